@@ -1,0 +1,25 @@
+"""The engine's own database connections, named so that their owner can be told apart."""
+
+from __future__ import annotations
+
+import psycopg2
+import psycopg2.extensions
+
+APPLICATION_NAME_MAX_LENGTH = 63
+"""PostgreSQL truncates longer application names (NAMEDATALEN - 1)."""
+
+
+def connect_engine(connection_params: dict, application_name: str):
+    """Open a READ COMMITTED psycopg2 connection outside any pool, named ``application_name``.
+
+    The claim relies on READ COMMITTED: under REPEATABLE READ (Odoo's default), locking
+    a row another processor changed since the snapshot would fail instead of skipping it.
+    """
+    if len(application_name.encode()) > APPLICATION_NAME_MAX_LENGTH:
+        raise ValueError(
+            f"application_name {application_name!r} is longer than "
+            f"{APPLICATION_NAME_MAX_LENGTH} bytes; PostgreSQL would truncate it"
+        )
+    connection = psycopg2.connect(**{**connection_params, "application_name": application_name})
+    connection.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED)
+    return connection

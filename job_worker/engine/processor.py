@@ -1,0 +1,76 @@
+"""Processing due jobs in batches, within a job count and a time budget.
+
+This is what every processor (the embedded leader, the cron processor, the HTTP trigger,
+the Process button) calls; they differ only in their budget and in the
+:data:`~.execution.JobTransactionFactory` that runs a job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .claim import claim_due_jobs, release_claimed_jobs
+from .execution import JobResult, JobTransactionFactory, execute_claimed_job
+
+_logger = logging.getLogger(__name__)
+
+CLAIM_BATCH_SIZE = 10
+"""Jobs claimed per statement: large enough to amortise the claim, small enough that few
+jobs sit claimed-but-waiting behind a slow one."""
+
+
+@dataclass
+class ProcessingReport:
+    """What one call to :func:`process_due_jobs` did."""
+
+    results: Counter = field(default_factory=Counter)
+    elapsed_s: float = 0.0
+
+    @property
+    def processed(self) -> int:
+        """Jobs executed, whatever their outcome."""
+        return sum(self.results.values())
+
+    @property
+    def done(self) -> int:
+        return self.results[JobResult.DONE]
+
+    @property
+    def failed(self) -> int:
+        return self.results[JobResult.FAILED]
+
+
+def process_due_jobs(
+    connection,
+    open_transaction: JobTransactionFactory,
+    max_jobs: int,
+    max_seconds: float,
+) -> ProcessingReport:
+    """Claim and run due jobs until none is due, ``max_jobs`` ran, or ``max_seconds`` passed.
+
+    ``connection`` is the psycopg2 connection that claims (its ``application_name``
+    becomes the jobs' owner and must stay open while they run). Jobs claimed but not
+    started when the time budget runs out are released, their attempt not counted.
+    """
+    if max_jobs < 1:
+        raise ValueError(f"max_jobs must be at least 1, got {max_jobs}")
+    if max_seconds <= 0:
+        raise ValueError(f"max_seconds must be positive, got {max_seconds}")
+    started = time.monotonic()
+    deadline = started + max_seconds
+    report = ProcessingReport()
+    while report.processed < max_jobs and time.monotonic() < deadline:
+        claimed = claim_due_jobs(connection, min(CLAIM_BATCH_SIZE, max_jobs - report.processed))
+        if not claimed:
+            break
+        for index, job in enumerate(claimed):
+            if time.monotonic() >= deadline:
+                release_claimed_jobs(connection, claimed[index:])
+                break
+            outcome = execute_claimed_job(job, open_transaction)
+            report.results[outcome.result] += 1
+    report.elapsed_s = time.monotonic() - started
+    return report

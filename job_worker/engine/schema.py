@@ -1,0 +1,27 @@
+"""The queue's database schema, shared by the Odoo model and the engine.
+
+Odoo creates the ``queue_job`` table from the model's fields; :func:`install_schema`
+creates the same table where there is no Odoo (the engine's tests and benchmarks).
+Both then apply :func:`apply_runtime_schema`: defaults, the claim index and the NOTIFY
+triggers. The Odoo suite checks that both tables have the same columns.
+"""
+
+from .sql import load_query
+
+TABLE = "queue_job"
+NOTIFY_CHANNEL = "job_worker"
+"""The LISTEN channel the triggers notify when a job becomes runnable (payload: its channel)."""
+
+
+def apply_runtime_schema(cursor) -> None:
+    """Apply the defaults, indexes and triggers the engine relies on (idempotent).
+
+    ``cursor`` is any DB-API cursor: psycopg2's or Odoo's.
+    """
+    cursor.execute(load_query("queue_job_runtime"))
+
+
+def install_schema(cursor) -> None:
+    """Create the queue's tables without Odoo, then apply the runtime schema (idempotent)."""
+    cursor.execute(load_query("queue_job_table"))
+    apply_runtime_schema(cursor)

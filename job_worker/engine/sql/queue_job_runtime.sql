@@ -1,0 +1,49 @@
+-- What the queue needs beyond the columns, applied on top of the table both by the Odoo
+-- model's init() (on install and every upgrade) and by the engine's schema installer.
+-- Every statement is idempotent.
+
+-- Defaults, so that a job inserted by plain SQL (a migration, another service) is valid.
+ALTER TABLE queue_job
+    ALTER COLUMN uuid SET DEFAULT gen_random_uuid()::varchar,
+    ALTER COLUMN state SET DEFAULT 'pending',
+    ALTER COLUMN priority SET DEFAULT 10,
+    ALTER COLUMN retry SET DEFAULT 0,
+    ALTER COLUMN max_retries SET DEFAULT 5,
+    ALTER COLUMN channel SET DEFAULT 'root',
+    ALTER COLUMN date_created SET DEFAULT (now() AT TIME ZONE 'UTC');
+
+CREATE UNIQUE INDEX IF NOT EXISTS queue_job_uuid_unique ON queue_job (uuid);
+
+-- The claim index: only runnable rows, in claim order (priority, then the moment the job
+-- became due, then creation). Done, failed and cancelled rows never enter it, so it stays
+-- as small as the backlog however many finished rows the table keeps.
+CREATE INDEX IF NOT EXISTS queue_job_claim_index
+    ON queue_job (priority, (coalesce(eta, date_created)), id)
+    WHERE state = 'pending';
+
+-- Wake the runners from the database itself, so a job inserted or made runnable by any
+-- means (ORM, SQL, another service) is seen at once. The payload is the job's channel;
+-- PostgreSQL folds identical notifications of one transaction into one, so enqueuing
+-- 10,000 jobs in one transaction sends one notification per channel.
+CREATE OR REPLACE FUNCTION queue_job_notify_runnable() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('job_worker', NEW.channel);
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS queue_job_notify_on_insert ON queue_job;
+CREATE TRIGGER queue_job_notify_on_insert
+    AFTER INSERT ON queue_job
+    FOR EACH ROW WHEN (NEW.state = 'pending')
+    EXECUTE FUNCTION queue_job_notify_runnable();
+
+DROP TRIGGER IF EXISTS queue_job_notify_on_runnable ON queue_job;
+CREATE TRIGGER queue_job_notify_on_runnable
+    AFTER UPDATE OF state, eta ON queue_job
+    FOR EACH ROW WHEN (
+        NEW.state = 'pending'
+        AND (OLD.state IS DISTINCT FROM NEW.state OR OLD.eta IS DISTINCT FROM NEW.eta)
+    )
+    EXECUTE FUNCTION queue_job_notify_runnable();

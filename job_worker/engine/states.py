@@ -1,0 +1,18 @@
+"""The states of a job, with OCA ``queue_job``'s names and meaning."""
+
+from enum import Enum
+
+
+class JobState(str, Enum):
+    """Where a job is in its life. The values are what the ``state`` column stores."""
+
+    WAIT_DEPENDENCIES = "wait_dependencies"  # waits for its parent jobs to be done
+    PENDING = "pending"  # runnable once its ETA is reached
+    ENQUEUED = "enqueued"  # OCA's "handed to a worker"; kept so migrated rows stay valid
+    STARTED = "started"  # claimed by a processor, running
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+FINISHED_STATES = frozenset({JobState.DONE, JobState.CANCELLED, JobState.FAILED})

@@ -1,0 +1,1 @@
+from . import base, queue_job, queue_job_function

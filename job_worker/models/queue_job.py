@@ -1,0 +1,143 @@
+"""The ``queue.job`` model: one row per job, with OCA ``queue_job``'s fields and ours."""
+
+import logging
+
+from odoo import api, fields, models
+
+from ..engine.schema import apply_runtime_schema
+from ..engine.states import JobState
+from ..fields import JobSerialized
+from ..processing import DEFAULT_BATCH_SIZE, DEFAULT_MAX_SECONDS, process_due_jobs_in_database
+
+_logger = logging.getLogger(__name__)
+
+STATE_SELECTION = [
+    (JobState.WAIT_DEPENDENCIES.value, "Wait Dependencies"),
+    (JobState.PENDING.value, "Pending"),
+    (JobState.ENQUEUED.value, "Enqueued"),
+    (JobState.STARTED.value, "Started"),
+    (JobState.DONE.value, "Done"),
+    (JobState.CANCELLED.value, "Cancelled"),
+    (JobState.FAILED.value, "Failed"),
+]
+
+
+class QueueJob(models.Model):
+    """A background job: a method of some records, its arguments, and what became of it.
+
+    The table is shared with the framework-free engine (``engine/sql``): the engine
+    claims, runs and settles jobs with SQL, so fields here are plain stored columns.
+    """
+
+    _name = "queue.job"
+    _description = "Queue Job"
+    _inherit = ["mail.thread"]
+    _log_access = False
+    _order = "date_created desc, id desc"
+    _rec_name = "name"
+
+    uuid = fields.Char(string="UUID", required=True, readonly=True, copy=False)
+    graph_uuid = fields.Char(
+        string="Graph UUID", readonly=True, index=True, help="Shared by the jobs of one graph."
+    )
+    user_id = fields.Many2one("res.users", string="User", readonly=True)
+    company_id = fields.Many2one("res.company", string="Company", readonly=True, index=True)
+    name = fields.Char(string="Description", readonly=True)
+
+    model_name = fields.Char(string="Model", required=True, readonly=True)
+    method_name = fields.Char(required=True, readonly=True)
+    records = JobSerialized(readonly=True)
+    args = JobSerialized(readonly=True)
+    kwargs = JobSerialized(readonly=True)
+    func_string = fields.Char(string="Task", readonly=True)
+
+    state = fields.Selection(
+        STATE_SELECTION, required=True, readonly=True, index=True, default=JobState.PENDING.value
+    )
+    priority = fields.Integer(required=True, default=10, help="Lower runs first.")
+    eta = fields.Datetime(string="Execute only after", help="The job never starts before.")
+    retry = fields.Integer(
+        string="Current try",
+        required=True,
+        default=0,
+        readonly=True,
+        help="Attempts made so far, counted when the job starts.",
+    )
+    max_retries = fields.Integer(
+        required=True, default=5, help="Attempts allowed; 0 means no limit."
+    )
+    channel = fields.Char(required=True, default="root", index=True)
+    job_function_id = fields.Many2one("queue.job.function", string="Job Function", readonly=True)
+    identity_key = fields.Char(readonly=True)
+    dependency_ids = fields.Many2many(
+        "queue.job",
+        "queue_job_dependency_rel",
+        "job_id",
+        "parent_id",
+        string="Depends on",
+        readonly=True,
+        help="Jobs that must be done before this one runs.",
+    )
+    dependent_ids = fields.Many2many(
+        "queue.job",
+        "queue_job_dependency_rel",
+        "parent_id",
+        "job_id",
+        string="Dependent jobs",
+        readonly=True,
+    )
+
+    date_created = fields.Datetime(
+        string="Created", required=True, readonly=True, default=fields.Datetime.now
+    )
+    date_enqueued = fields.Datetime(string="Enqueued", readonly=True)
+    date_started = fields.Datetime(string="Started", readonly=True)
+    date_done = fields.Datetime(string="Done", readonly=True)
+    date_cancelled = fields.Datetime(string="Cancelled", readonly=True)
+    exec_time = fields.Float(
+        string="Execution time (s)",
+        readonly=True,
+        aggregator="avg",
+        help="Seconds the last attempt took.",
+    )
+    exc_name = fields.Char(string="Exception", readonly=True)
+    exc_message = fields.Text(string="Exception message", readonly=True)
+    exc_info = fields.Text(string="Traceback", readonly=True)
+    result = fields.Text(readonly=True)
+
+    owner = fields.Char(
+        readonly=True,
+        help="application_name of the database connection of the processor that started "
+        "the job: while it runs, that connection is visible in pg_stat_activity.",
+    )
+    heartbeat = fields.Datetime(readonly=True, help="Last sign of life of a started job.")
+    timeout = fields.Integer(
+        string="Timeout (s)", readonly=True, help="Seconds the job may run; empty: the default."
+    )
+
+    def init(self):
+        """Apply the engine's runtime schema: defaults, claim index, NOTIFY triggers."""
+        apply_runtime_schema(self.env.cr)
+
+    @api.model
+    def action_process_due_jobs(self):
+        """Run a bounded batch of due jobs now, in this request, and report the counts."""
+        report = process_due_jobs_in_database(
+            self.env.cr.dbname, max_jobs=DEFAULT_BATCH_SIZE, max_seconds=DEFAULT_MAX_SECONDS
+        )
+        message = self.env._(
+            "%(processed)s job(s) processed: %(done)s done, %(failed)s failed.",
+            processed=report.processed,
+            done=report.done,
+            failed=report.failed,
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Due jobs processed"),
+                "message": message,
+                "type": "warning" if report.failed else "success",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

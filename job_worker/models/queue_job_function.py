@@ -1,0 +1,34 @@
+"""The ``queue.job.function`` model: per ``model.method`` defaults for its jobs."""
+
+from odoo import api, fields, models
+
+
+class QueueJobFunction(models.Model):
+    """Defaults for the jobs of one method, named ``<model>.<method>`` as in OCA ``queue_job``.
+
+    A job delayed without an explicit channel takes the channel of its function.
+    """
+
+    _name = "queue.job.function"
+    _description = "Job Function"
+    _order = "name"
+
+    name = fields.Char(compute="_compute_name", store=True, readonly=True, index=True)
+    model_id = fields.Many2one("ir.model", string="Model", required=True, ondelete="cascade")
+    method = fields.Char(required=True)
+    channel = fields.Char(required=True, default="root")
+    timeout = fields.Integer(
+        string="Timeout (s)", help="Seconds a job may run; empty: the default."
+    )
+
+    _name_unique = models.UniqueIndex("(name)", "A job function with this name already exists.")
+
+    @api.depends("model_id.model", "method")
+    def _compute_name(self):
+        for function in self:
+            function.name = f"{function.model_id.model}.{function.method}"
+
+    @api.model
+    def find_for(self, model_name, method_name):
+        """The job function record of ``model_name.method_name``, or an empty recordset."""
+        return self.sudo().search([("name", "=", f"{model_name}.{method_name}")], limit=1)

@@ -1,0 +1,115 @@
+"""Running due jobs of a database in this Odoo process, through the engine.
+
+The engine claims and settles jobs; :class:`OdooJobTransaction` is the Odoo side of its
+execution protocol: a registry cursor, an environment for the job's user, the job's
+method called on its decoded records and arguments.
+"""
+
+import logging
+import os
+import threading
+from contextlib import closing, contextmanager
+
+from odoo import SUPERUSER_ID, api, sql_db
+from odoo.modules.registry import Registry
+
+from .engine.codec import loads
+from .engine.connection import connect_engine
+from .engine.processor import ProcessingReport, process_due_jobs
+from .serialization import codec_extensions
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 20
+"""Jobs one manual or request-bound processing runs at most."""
+DEFAULT_MAX_SECONDS = 50.0
+"""Seconds one manual or request-bound processing may take (under Odoo's request limits)."""
+
+
+class OdooJobTransaction:
+    """One job's own transaction: a registry cursor and the environment the job runs in."""
+
+    def __init__(self, registry, job):
+        self.job = job
+        self.cursor = registry.cursor()
+        self.env = api.Environment(self.cursor, job.user_id or SUPERUSER_ID, {})
+
+    def execute(self, query, params):
+        self.cursor.execute(query, params)
+        return self.cursor.fetchall() if self.cursor.description else []
+
+    def savepoint(self):
+        # A flushing savepoint: pending ORM writes are flushed inside it, so an error
+        # they raise is the job's failure, rolled back with the job's other writes.
+        return self.cursor.savepoint(flush=True)
+
+    def perform(self):
+        job = self.job
+        extensions = codec_extensions(self.env)
+        records = loads(job.records, extensions) if job.records else self.env[job.model_name]
+        if job.company_id and not job.records:
+            records = records.with_company(job.company_id)
+        args = loads(job.args, extensions) if job.args else []
+        kwargs = loads(job.kwargs, extensions) if job.kwargs else {}
+        return getattr(records, job.method_name)(*args, **kwargs)
+
+    def commit(self):
+        self.cursor.commit()
+
+    def rollback(self):
+        self.cursor.rollback()
+
+    def close(self):
+        self.cursor.close()
+
+
+def odoo_transaction_factory(dbname):
+    """The engine's :data:`JobTransactionFactory` for jobs of ``dbname``."""
+    registry = Registry(dbname).check_signaling()
+
+    @contextmanager
+    def open_transaction(job):
+        transaction = OdooJobTransaction(registry, job)
+        try:
+            yield transaction
+        finally:
+            transaction.close()
+
+    return open_transaction
+
+
+def engine_connection_params(dbname):
+    """libpq parameters for ``dbname``, as Odoo's own pool would connect."""
+    return sql_db.connection_info_for(dbname)[1]
+
+
+def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name=None):
+    """Run due jobs of ``dbname`` in this process until none is due or a budget is spent.
+
+    Claims through a dedicated engine connection named ``application_name`` (by default
+    ``job_worker:process:<pid>``), which owns the jobs while they run.
+    """
+    application_name = application_name or f"job_worker:process:{os.getpid()}"
+    current_thread = threading.current_thread()
+    previous_dbname = getattr(current_thread, "dbname", None)
+    current_thread.dbname = dbname
+    try:
+        connection = connect_engine(engine_connection_params(dbname), application_name)
+        with closing(connection):
+            report: ProcessingReport = process_due_jobs(
+                connection, odoo_transaction_factory(dbname), max_jobs, max_seconds
+            )
+    finally:
+        if previous_dbname is None:
+            del current_thread.dbname
+        else:
+            current_thread.dbname = previous_dbname
+    _logger.debug(
+        "processed %d job(s) of %s in %.2fs: %d done, %d failed",
+        report.processed,
+        dbname,
+        report.elapsed_s,
+        report.done,
+        report.failed,
+    )
+    return report
