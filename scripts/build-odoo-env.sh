@@ -3,7 +3,8 @@
 #
 #   ODOO_PYTHON=/path/to/python    use that installation as is (it must `import odoo`)
 #   ODOO_SOURCE=<tarball|folder|URL>  build .odoo/venv from that Odoo 19 source;
-#                                  unset: Odoo's public 19.0 source from GitHub
+#                                  unset: the environment built before, if any, else
+#                                  Odoo's public 19.0 source from GitHub
 #
 # Accepts both source layouts: git's (addons/ at the top) and Odoo's packaged tarball
 # (every addon inside odoo/addons). The environment is reused while the source, its
@@ -61,6 +62,15 @@ if [ -n "${ODOO_PYTHON:-}" ]; then
     exit 0
 fi
 
+venv="$build_dir/venv"
+# No source named: an environment built earlier is good enough.
+if [ -z "${ODOO_SOURCE:-}" ] && [ -f "$venv/.job_worker_stamp" ] && [ -f "$env_file" ] \
+    && "$venv/bin/python" -c 'import odoo' 2>/dev/null; then
+    log "reusing $venv (built from $(cut -d'|' -f1 "$venv/.job_worker_stamp"))"
+    cat "$env_file"
+    exit 0
+fi
+
 source=${ODOO_SOURCE:-$public_source_url}
 python=${PYTHON:-python3}
 "$python" -c 'import sys; assert (3, 10) <= sys.version_info[:2] <= (3, 13)' 2>/dev/null \
@@ -100,7 +110,6 @@ else
     source_id="folder $root"
 fi
 
-venv="$build_dir/venv"
 stamp="$source_id | $(sha256sum "$root/requirements.txt" | cut -d' ' -f1) | $("$python" -VV | tr '\n' ' ')"
 if [ "$(cat "$venv/.job_worker_stamp" 2>/dev/null)" = "$stamp" ] && "$venv/bin/python" -c 'import odoo' 2>/dev/null; then
     log "reusing $venv"

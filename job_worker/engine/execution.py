@@ -123,8 +123,16 @@ def _failure_params(job: ClaimedJob, error: BaseException, started: float) -> tu
         "job_id": job.id,
         "owner": job.owner,
         "exec_time": time.monotonic() - started,
-        "exc_name": f"{type(error).__module__}.{type(error).__qualname__}",
+        "exc_name": exception_name(error),
         "exc_message": str(error),
         "exc_info": "".join(traceback.format_exception(error)),
     }
     return "record_job_failed", params, JobResult.FAILED
+
+
+def exception_name(error: BaseException) -> str:
+    """``KeyError`` for built-in exceptions, ``odoo.exceptions.UserError`` for the rest."""
+    kind = type(error)
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"

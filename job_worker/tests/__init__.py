@@ -1,0 +1,1 @@
+from . import test_enqueue, test_processing, test_schema, test_serialization

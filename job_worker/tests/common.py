@@ -1,0 +1,30 @@
+"""Helpers for tests that need jobs committed for real: the engine claims them through
+its own connection, which cannot see the test's uncommitted transaction."""
+
+from contextlib import contextmanager
+
+from odoo import SUPERUSER_ID, api
+
+
+class CommittedDataMixin:
+    """Write and read committed data beside the test transaction, and clean it up."""
+
+    @contextmanager
+    def committed_env(self, uid=SUPERUSER_ID, context=None):
+        """An environment on a new cursor, committed when the block ends."""
+        with self.registry.cursor() as cursor:
+            yield api.Environment(cursor, uid, context or {})
+
+    def delete_committed_after_test(self, model_name, ids):
+        """Delete these committed records once the test is over."""
+
+        def delete():
+            with self.committed_env() as env:
+                env[model_name].browse(ids).exists().unlink()
+
+        self.addCleanup(delete)
+
+    def read_committed(self, model_name, record_id, field_names):
+        """Values of a committed record, read through a fresh cursor."""
+        with self.committed_env() as env:
+            return env[model_name].browse(record_id).read(field_names)[0]

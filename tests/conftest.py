@@ -1,0 +1,81 @@
+"""Fixtures for the framework-free tests: a real PostgreSQL database with the queue schema.
+
+PostgreSQL is reached through libpq's usual environment (PGHOST, PGPORT, PGUSER, …).
+These tests never skip when it is unreachable: they fail, loudly.
+"""
+
+import os
+import sys
+import types
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Import the engine as ``job_worker.engine`` without running the addon's __init__ (which
+# imports Odoo): register a bare ``job_worker`` package pointing at the addon's folder.
+if "job_worker" not in sys.modules:
+    _addon_package = types.ModuleType("job_worker")
+    _addon_package.__path__ = [str(PROJECT_ROOT / "job_worker")]
+    sys.modules["job_worker"] = _addon_package
+
+from job_worker.engine.schema import install_schema  # noqa: E402
+
+ADMIN_DATABASE = os.environ.get("JOB_WORKER_TEST_ADMIN_DB", "postgres")
+
+
+def connect(dbname, **params):
+    """A psycopg2 connection to ``dbname`` (libpq environment for the rest)."""
+    return psycopg2.connect(dbname=dbname, **params)
+
+
+@pytest.fixture(scope="session")
+def database():
+    """Name of a fresh database with the queue schema, dropped at the end of the session."""
+    name = f"job_worker_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = connect(ADMIN_DATABASE)
+    except psycopg2.OperationalError as error:
+        pytest.fail(
+            f"PostgreSQL is unreachable ({error}). The engine tests need a real PostgreSQL: "
+            "start it, or point PGHOST/PGPORT/PGUSER at one.",
+            pytrace=False,
+        )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with connect(name) as connection, connection.cursor() as cursor:
+            install_schema(cursor)
+        connection.close()
+        yield name
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def db(database):
+    """An autocommit connection to the test database, with an empty queue."""
+    connection = connect(database, application_name="job_worker:test")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE queue_job, queue_job_dependency_rel RESTART IDENTITY CASCADE")
+    yield connection
+    connection.close()
+
+
+def insert_job(cursor, **values):
+    """Insert a job with plain SQL (the table's defaults fill the rest); return its id."""
+    values.setdefault("model_name", "test.model")
+    values.setdefault("method_name", "run")
+    columns = ", ".join(values)
+    placeholders = ", ".join(f"%({column})s" for column in values)
+    cursor.execute(
+        f"INSERT INTO queue_job ({columns}) VALUES ({placeholders}) RETURNING id", values
+    )
+    return cursor.fetchone()[0]

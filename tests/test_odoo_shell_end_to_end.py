@@ -1,0 +1,88 @@
+"""End to end on a real Odoo 19: a job delayed in an ``odoo shell`` session is executed."""
+
+import json
+
+import pytest
+from conftest import ADMIN_DATABASE, connect
+from odoo_server import create_database_with, requires_odoo, shell
+
+pytestmark = [pytest.mark.odoo, requires_odoo]
+
+
+@pytest.fixture(scope="module")
+def odoo_database():
+    name = create_database_with("job_worker")
+    yield name
+    admin = connect(ADMIN_DATABASE)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def last_json_line(output):
+    return json.loads([line for line in output.splitlines() if line.startswith("{")][-1])
+
+
+def test_a_job_delayed_in_a_shell_session_is_executed_and_ends_done(odoo_database):
+    enqueued = last_json_line(
+        shell(
+            odoo_database,
+            """
+import json
+partner = env["res.partner"].create({"name": "Before the job"})
+job = partner.with_delay().write({"name": "Written by the job"})
+env.cr.commit()
+print(json.dumps({"partner_id": partner.id, "job_id": job.id}))
+""",
+        )
+    )
+    with connect(odoo_database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT state FROM queue_job WHERE id = %s", (enqueued["job_id"],))
+        assert cursor.fetchone() == ("pending",)
+    connection.close()
+
+    processed = last_json_line(
+        shell(
+            odoo_database,
+            """
+import json
+from odoo.addons.job_worker.processing import process_due_jobs_in_database
+report = process_due_jobs_in_database(env.cr.dbname, max_jobs=10, max_seconds=60)
+print(json.dumps({"processed": report.processed, "done": report.done}))
+""",
+        )
+    )
+    assert processed == {"processed": 1, "done": 1}
+
+    with connect(odoo_database) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT state, date_done IS NOT NULL, owner FROM queue_job WHERE id = %s",
+            (enqueued["job_id"],),
+        )
+        state, has_date_done, owner = cursor.fetchone()
+        cursor.execute("SELECT name FROM res_partner WHERE id = %s", (enqueued["partner_id"],))
+        (partner_name,) = cursor.fetchone()
+    connection.close()
+    assert (state, has_date_done) == ("done", True)
+    assert owner.startswith("job_worker:process:")
+    assert partner_name == "Written by the job"
+
+
+def test_an_unserializable_argument_in_a_shell_session_stores_nothing(odoo_database):
+    output = shell(
+        odoo_database,
+        """
+import json, threading
+before = env["queue.job"].search_count([])
+try:
+    env["res.partner"].browse(1).with_delay().write({"name": threading.Lock()})
+    error = None
+except TypeError as exc:
+    error = str(exc)
+print(json.dumps({"error": error, "stored": env["queue.job"].search_count([]) - before}))
+""",
+    )
+    result = last_json_line(output)
+    assert result["stored"] == 0
+    assert "argument 'vals'['name']" in result["error"]
