@@ -7,6 +7,7 @@ method called on its decoded records and arguments.
 
 import logging
 import os
+import secrets
 import threading
 from contextlib import closing, contextmanager
 
@@ -87,9 +88,12 @@ def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name
     """Run due jobs of ``dbname`` in this process until none is due or a budget is spent.
 
     Claims through a dedicated engine connection named ``application_name`` (by default
-    ``job_worker:process:<pid>``), which owns the jobs while they run.
+    ``job_worker:process:<random>:<pid>``: pids repeat across hosts and containers),
+    which owns the jobs while they run.
     """
-    application_name = application_name or f"job_worker:process:{os.getpid()}"
+    application_name = (
+        application_name or f"job_worker:process:{secrets.token_hex(4)}:{os.getpid()}"
+    )
     current_thread = threading.current_thread()
     previous_dbname = getattr(current_thread, "dbname", None)
     current_thread.dbname = dbname

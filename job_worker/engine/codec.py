@@ -51,10 +51,12 @@ class CodecExtension(Protocol):
         """Whether this extension encodes ``value``."""
 
     def encode(self, value: Any) -> dict[str, Any]:
-        """The JSON-ready fields that describe ``value`` (without the type tag)."""
+        """The fields that describe ``value`` (without the type tag); their values are
+        encoded in turn, so they may be anything the codec stores."""
 
     def decode(self, fields: dict[str, Any]) -> Any:
-        """Rebuild the value from the fields :meth:`encode` returned."""
+        """Rebuild the value from the stored object: the fields :meth:`encode` returned,
+        already decoded, plus the ``_type`` key."""
 
 
 def dumps(value: Any, extensions: Sequence[CodecExtension] = (), path: str = "value") -> str:
@@ -78,18 +80,31 @@ def loads(text: str, extensions: Sequence[CodecExtension] = ()) -> Any:
 
 
 def to_json_tree(value: Any, path: str, extensions: Sequence[CodecExtension] = ()) -> Any:
-    """``value`` as plain JSON data (tagged objects for the rest); ``path`` names it in errors."""
+    """``value`` as plain JSON data (tagged objects for the rest); ``path`` names it in errors.
+
+    Scalars must be exactly ``bool``, ``int``, ``float`` or ``str``: a subclass (an
+    ``IntEnum``, a ``StrEnum``) would come back as its base type, so it is refused unless
+    an extension handles it. Subclasses of ``list`` and ``dict`` (``OrderedDict``, Odoo's
+    ``frozendict``) are stored as plain lists and dicts.
+    """
     for extension in extensions:
         if extension.handles(value):
-            return {TYPE_KEY: extension.type_tag, **extension.encode(value)}
-    if value is None or isinstance(value, (bool, int, float, str)):
+            fields = extension.encode(value)
+            return {
+                TYPE_KEY: extension.type_tag,
+                **{
+                    name: to_json_tree(item, f"{path}.{name}", extensions)
+                    for name, item in fields.items()
+                },
+            }
+    if value is None or type(value) in _JSON_SCALARS:
         return value
     if isinstance(value, list):
         return [
             to_json_tree(item, f"{path}[{index}]", extensions) for index, item in enumerate(value)
         ]
     if isinstance(value, dict):
-        if all(isinstance(key, str) for key in value) and TYPE_KEY not in value:
+        if all(type(key) is str for key in value) and TYPE_KEY not in value:
             return {
                 key: to_json_tree(item, f"{path}[{key!r}]", extensions)
                 for key, item in value.items()
@@ -115,7 +130,7 @@ def to_json_tree(value: Any, path: str, extensions: Sequence[CodecExtension] = (
                 ],
             }
     for kind, tag, encode in _SCALAR_ENCODERS:
-        if isinstance(value, kind):
+        if type(value) is kind:
             return {TYPE_KEY: tag, "value": encode(value)}
     raise UnserializableValueError(path, value)
 
@@ -144,13 +159,15 @@ def _short_repr(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_JSON_SCALARS = (bool, int, float, str)
+
 _COLLECTION_TAGS: tuple[tuple[type, str], ...] = (
     (tuple, "tuple"),
     (set, "set"),
     (frozenset, "frozenset"),
 )
 
-# datetime before date: a datetime is a date too.
+# Exact types only: a subclass (pendulum's DateTime, an IntEnum) would not come back.
 _SCALAR_ENCODERS: tuple[tuple[type, str, Callable[[Any], Any]], ...] = (
     (datetime.datetime, "datetime_isoformat", lambda value: value.isoformat()),
     (datetime.date, "date_isoformat", lambda value: value.isoformat()),

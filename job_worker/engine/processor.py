@@ -66,11 +66,32 @@ def process_due_jobs(
         claimed = claim_due_jobs(connection, min(CLAIM_BATCH_SIZE, max_jobs - report.processed))
         if not claimed:
             break
-        for index, job in enumerate(claimed):
-            if time.monotonic() >= deadline:
-                release_claimed_jobs(connection, claimed[index:])
-                break
-            outcome = execute_claimed_job(job, open_transaction)
-            report.results[outcome.result] += 1
+        _run_claimed_batch(claimed, connection, open_transaction, deadline, report)
     report.elapsed_s = time.monotonic() - started
     return report
+
+
+def _run_claimed_batch(claimed, connection, open_transaction, deadline, report) -> None:
+    """Run a claimed batch in order; give back whatever was not started.
+
+    Jobs are given back when the time budget runs out, and also when a job's execution
+    escapes the protocol (its transaction cannot even be opened, the process is
+    interrupted): the rest of the batch must not wait for recovery.
+    """
+    next_index = 0
+    try:
+        for job in claimed:
+            if time.monotonic() >= deadline:
+                break
+            next_index += 1
+            outcome = execute_claimed_job(job, open_transaction)
+            report.results[outcome.result] += 1
+    finally:
+        unstarted = claimed[next_index:]
+        if unstarted:
+            try:
+                release_claimed_jobs(connection, unstarted)
+            except Exception:
+                _logger.exception(
+                    "could not give back %d claimed job(s); recovery will", len(unstarted)
+                )
