@@ -60,13 +60,45 @@ def database():
 
 @pytest.fixture
 def db(database):
-    """An autocommit connection to the test database, with an empty queue."""
+    """An autocommit connection to the test database: an empty queue, and only the root
+    channel, with no capacity limit (tests of channels configure their own)."""
     connection = connect(database, application_name="job_worker:test")
     connection.autocommit = True
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE queue_job, queue_job_dependency_rel RESTART IDENTITY CASCADE")
+        cursor.execute(
+            "TRUNCATE queue_job, queue_job_dependency_rel, queue_job_channel_start,"
+            " queue_job_function RESTART IDENTITY CASCADE"
+        )
+        cursor.execute("DELETE FROM queue_job_channel WHERE parent_id IS NOT NULL")
+        cursor.execute(
+            "UPDATE queue_job_channel SET capacity = NULL, sequential = NULL,"
+            " rate_limit = NULL, rate_period = NULL, paused = NULL WHERE parent_id IS NULL"
+        )
     yield connection
     connection.close()
+
+
+def add_channel(cursor, complete_name, **values):
+    """Configure a channel under its parent (which must exist); return its id."""
+    parent_name, _, name = complete_name.rpartition(".")
+    cursor.execute("SELECT id FROM queue_job_channel WHERE complete_name = %s", [parent_name])
+    (parent_id,) = cursor.fetchone()
+    values = {"removal_interval": 30, **values}
+    columns = ", ".join(["name", "complete_name", "parent_id", *values])
+    placeholders = ", ".join(["%s"] * (3 + len(values)))
+    cursor.execute(
+        f"INSERT INTO queue_job_channel ({columns}) VALUES ({placeholders}) RETURNING id",
+        [name, complete_name, parent_id, *values.values()],
+    )
+    return cursor.fetchone()[0]
+
+
+def set_root_channel(cursor, **values):
+    """Change the root channel's settings (capacity, paused, …)."""
+    assignments = ", ".join(f"{column} = %s" for column in values)
+    cursor.execute(
+        f"UPDATE queue_job_channel SET {assignments} WHERE parent_id IS NULL", list(values.values())
+    )
 
 
 def insert_job(cursor, **values):

@@ -4,6 +4,7 @@ import datetime
 import decimal
 import time
 
+import psycopg2
 import pytest
 from conftest import insert_job
 from psycopg_job_transaction import psycopg_transaction_factory
@@ -181,33 +182,57 @@ def test_a_job_that_raises_is_failed_with_its_error_and_its_writes_rolled_back(
     ],
     ids=["owner changed", "recovered to pending", "settled elsewhere"],
 )
-@pytest.mark.parametrize(
-    "job_function", [write_note, write_note_then_explode], ids=["returning", "raising"]
-)
-def test_a_job_taken_away_while_it_runs_is_lost_and_its_writes_rolled_back(
-    database, db, processor, side_tables, take_away, job_function
+def test_a_job_taken_away_between_its_claim_and_its_start_is_lost_and_never_runs(
+    database, db, processor, side_tables, take_away
 ):
-    rows_as_left_elsewhere = []
+    ran = []
 
-    def taken_away_while_running(cursor, note):
-        with db.cursor() as elsewhere:  # another connection, committing at once
-            elsewhere.execute(take_away)
-            elsewhere.execute("SELECT * FROM queue_job")
-            rows_as_left_elsewhere.extend(elsewhere.fetchall())
-        return job_function(cursor, note)
+    def must_not_run(cursor, note):
+        ran.append(note)
 
-    enqueue(db, "taken_away_while_running", "written by the lost job")
-    open_transaction = psycopg_transaction_factory(
-        database, {"taken_away_while_running": taken_away_while_running}
-    )
+    enqueue(db, "must_not_run", "never written")
+    [job] = claim_due_jobs(processor, 10)
+    with db.cursor() as cursor:
+        cursor.execute(take_away)
+        cursor.execute("SELECT * FROM queue_job")
+        rows_as_left_elsewhere = cursor.fetchall()
+    open_transaction = psycopg_transaction_factory(database, {"must_not_run": must_not_run})
 
-    outcome = run_due_job(processor, open_transaction)
+    outcome = execute_claimed_job(job, open_transaction)
 
     assert outcome.result is JobResult.LOST
-    assert notes(db) == []
+    assert ran == []
     with db.cursor() as cursor:
         cursor.execute("SELECT * FROM queue_job")
         assert cursor.fetchall() == rows_as_left_elsewhere  # not settled a second time
+
+
+def test_a_running_job_holds_its_row_so_nobody_can_take_it_away(
+    database, db, processor, side_tables
+):
+    attempts_to_take_away = []
+
+    def try_to_take_away(cursor, note):
+        with db.cursor() as elsewhere:  # another connection: must not get the row
+            elsewhere.execute("SET lock_timeout = '200ms'")
+            try:
+                elsewhere.execute("UPDATE queue_job SET state = 'pending', owner = NULL")
+                attempts_to_take_away.append("took it")
+            except psycopg2.errors.LockNotAvailable:
+                attempts_to_take_away.append("locked")
+            finally:
+                elsewhere.execute("RESET lock_timeout")
+        return write_note(cursor, note)
+
+    job_id = enqueue(db, "try_to_take_away", "written by the running job")
+    open_transaction = psycopg_transaction_factory(database, {"try_to_take_away": try_to_take_away})
+
+    outcome = run_due_job(processor, open_transaction)
+
+    assert attempts_to_take_away == ["locked"]
+    assert outcome.result is JobResult.DONE
+    assert job_row(db, job_id, "state") == ("done",)
+    assert notes(db) == ["written by the running job"]
 
 
 def test_a_job_whose_commit_is_refused_is_failed_in_a_fresh_transaction(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .connection import rollback_quietly
 from .sql import load_query
 
 
@@ -28,6 +29,8 @@ class ClaimedJob:
     attempt: int
     max_retries: int
     owner: str
+    timeout_s: int | None = None
+    retry_pattern: str | None = None
 
     @property
     def func_name(self) -> str:
@@ -38,15 +41,22 @@ class ClaimedJob:
 def claim_due_jobs(connection, batch_size: int) -> list[ClaimedJob]:
     """Claim up to ``batch_size`` due jobs for ``connection`` and commit the claim.
 
-    The claimed jobs are ``started``, owned by the connection's ``application_name`` and
-    have their attempt counted. ``connection`` is a psycopg2 connection that is not in a
-    transaction.
+    Channel pauses, capacities, sequential channels and rate limits hold across every
+    processor: claims serialize on a lock of the root channel, taken first. The claimed
+    jobs are ``started``, owned by the connection's ``application_name`` and have their
+    attempt counted. ``connection`` is a READ COMMITTED psycopg2 connection that is not
+    in a transaction (see :func:`~.connection.connect_engine`).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    with connection.cursor() as cursor:
-        cursor.execute(load_query("claim_due_jobs"), {"batch_size": batch_size})
-        rows = cursor.fetchall()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(load_query("lock_claims"))
+            cursor.execute(load_query("claim_due_jobs"), {"batch_size": batch_size})
+            rows = cursor.fetchall()
+    except BaseException:
+        rollback_quietly(connection)
+        raise
     connection.commit()
     return [ClaimedJob(*row) for row in rows]
 

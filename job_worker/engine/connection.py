@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import psycopg2
 import psycopg2.extensions
 
@@ -23,3 +25,9 @@ def connect_engine(connection_params: dict, application_name: str):
     connection = psycopg2.connect(**{**connection_params, "application_name": application_name})
     connection.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED)
     return connection
+
+
+def rollback_quietly(connection) -> None:
+    """Roll back after an error without hiding it: a broken connection cannot roll back."""
+    with contextlib.suppress(psycopg2.Error):
+        connection.rollback()

@@ -4,32 +4,57 @@ The engine does not know how to run a job's method; the driver does (the Odoo si
 builds an environment). The driver hands the engine a :class:`JobTransaction` per job,
 and the engine runs the protocol on it:
 
-1. open the job's own transaction (the driver's cursor);
+1. open the job's own transaction and lock the job's row, checking it is still ours
+   (the held lock tells recovery the job is alive);
 2. run the job's method inside a savepoint;
-3. success: record ``done`` with the result in that same transaction, then commit, so
-   the job's writes and its state commit together;
-4. failure: roll back to the savepoint (the job's writes are gone), record ``failed``
-   with the exception and traceback in the same transaction, then commit.
+3. settle in that same transaction, then commit, so the job's writes and its outcome
+   commit together:
 
-Every record is guarded by the job's state and owner: a job recovered by another
-processor while this one was running is not settled twice.
+   - it returned: ``done`` with its result;
+   - it raised: rolled back to the savepoint (its writes are gone), then ``pending`` for
+     another attempt (:class:`~.errors.RetryableJobError`, a timeout) or ``failed`` with
+     the exception and traceback;
+4. a serialization failure or deadlock (SQLSTATE 40001, 40P01) rolls the whole
+   transaction back and runs the job again in a fresh one (the old REPEATABLE READ
+   snapshot would fail again), a few times, with jitter, without spending an attempt;
+   still conflicting, the job goes back to pending, soon, uncounted;
+5. the transaction itself breaks (its commit refused, the connection lost): the failure
+   is recorded in a fresh transaction.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import random
 import time
 import traceback
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from .claim import ClaimedJob
+from .errors import (
+    JobInterruptedError,
+    JobTimeoutError,
+    NothingToDoJob,
+    RetryableJobError,
+)
+from .retry import RetryPatternError, parse_retry_pattern, retry_delay_s
 from .sql import load_query
 
 _logger = logging.getLogger(__name__)
+
+CONCURRENCY_SQLSTATES = frozenset({"40001", "40P01"})
+"""Serialization failure and deadlock: the transaction may succeed if run again."""
+CONFLICT_RERUNS = 3
+"""Fresh-transaction reruns of a job that hit a serialization conflict, before requeuing."""
+CONFLICT_BACKOFF_S = (0.01, 0.05)
+"""Jitter range before a rerun, multiplied by the rerun number."""
+CONFLICT_REQUEUE_DELAY_S = (0.5, 2.0)
+"""Jitter range of the ETA of a job requeued after its reruns all conflicted."""
 
 
 class JobTransaction(Protocol):
@@ -55,12 +80,34 @@ JobTransactionFactory = Callable[[ClaimedJob], AbstractContextManager[JobTransac
 """Opens the transaction a job runs in, and closes it when the block ends."""
 
 
+class Watch(Protocol):
+    """A running job under watch; ``interruption`` is set when it was interrupted."""
+
+    interruption: BaseException | None
+
+
+JobWatcher = Callable[[ClaimedJob, JobTransaction], AbstractContextManager[Watch]]
+"""Watches a job while its method runs (timeouts, shutdown): see ``timeouts.py``."""
+
+
+@dataclass
+class _Unwatched:
+    interruption: BaseException | None = None
+
+
+@contextmanager
+def unwatched(job: ClaimedJob, transaction: JobTransaction):
+    """The :data:`JobWatcher` that never interrupts."""
+    yield _Unwatched()
+
+
 class JobResult(enum.Enum):
     """How one execution ended, from the processor's point of view."""
 
     DONE = "done"
     FAILED = "failed"
-    LOST = "lost"  # the job was no longer ours when we tried to settle it
+    RETRY = "retry"  # back to pending for another attempt
+    LOST = "lost"  # the job was no longer ours
 
 
 @dataclass(frozen=True)
@@ -72,62 +119,199 @@ class JobOutcome:
     exec_time_s: float
 
 
-def execute_claimed_job(job: ClaimedJob, open_transaction: JobTransactionFactory) -> JobOutcome:
-    """Run one claimed job through the execution protocol and commit its outcome."""
+@dataclass(frozen=True)
+class _Settlement:
+    query_name: str
+    params: dict[str, Any]
+    result: JobResult
+
+
+def execute_claimed_job(
+    job: ClaimedJob,
+    open_transaction: JobTransactionFactory,
+    watch: JobWatcher = unwatched,
+) -> JobOutcome:
+    """Run one claimed job through the execution protocol and commit its outcome.
+
+    ``watch`` may interrupt the job's method (timeout, shutdown); the interruption then
+    decides the outcome, whatever exception it surfaced as.
+    """
     started = time.monotonic()
-    try:
-        with open_transaction(job) as transaction:
-            try:
-                with transaction.savepoint():
-                    value = transaction.perform()
-            except Exception as error:
-                result = _settle(transaction, job, _failure_params(job, error, started))
-            else:
-                result = _settle(transaction, job, _done_params(job, value, started))
-    except Exception as error:
-        # The job's transaction itself broke (its commit refused, the connection lost):
-        # none of its writes stand. Record the failure in a fresh transaction.
-        _logger.debug("job %s: its transaction failed", job.uuid, exc_info=True)
-        with open_transaction(job) as transaction:
-            result = _settle(transaction, job, _failure_params(job, error, started))
+    for rerun in range(CONFLICT_RERUNS + 1):
+        try:
+            result = _run_once(job, open_transaction, watch, started)
+        except Exception as error:
+            if _is_concurrency_conflict(error):
+                _logger.debug("job %s: serialization conflict, rerun %d", job.uuid, rerun + 1)
+                time.sleep(random.uniform(*CONFLICT_BACKOFF_S) * (rerun + 1))
+                continue
+            # The job's transaction itself broke: none of its writes stand.
+            _logger.debug("job %s: its transaction failed", job.uuid, exc_info=True)
+            result = _settle_in_fresh_transaction(
+                job, open_transaction, _failure_settlement(job, error, started)
+            )
+        return JobOutcome(job, result, time.monotonic() - started)
+    delay = random.uniform(*CONFLICT_REQUEUE_DELAY_S)
+    settlement = _retry_settlement(
+        job,
+        started,
+        delay_s=delay,
+        attempt_spent=False,
+        error=None,
+        note=f"serialization conflicts in {CONFLICT_RERUNS + 1} runs; requeued",
+    )
+    result = _settle_in_fresh_transaction(job, open_transaction, settlement)
     return JobOutcome(job, result, time.monotonic() - started)
 
 
-def _settle(transaction: JobTransaction, job: ClaimedJob, settlement: tuple) -> JobResult:
+def _run_once(job, open_transaction, watch, started):
+    with open_transaction(job) as transaction:
+        if not transaction.execute(
+            load_query("lock_claimed_job"), {"job_id": job.id, "owner": job.owner}
+        ):
+            transaction.rollback()
+            _log_lost(job)
+            return JobResult.LOST
+        watched = None
+        try:
+            with transaction.savepoint(), watch(job, transaction) as watched:
+                value = transaction.perform()
+        except Exception as error:
+            interruption = watched.interruption if watched is not None else None
+            if interruption is None and _is_concurrency_conflict(error):
+                raise
+            settlement = _failure_settlement(job, interruption or error, started)
+        else:
+            settlement = _done_settlement(job, value, started)
+        return _settle(transaction, job, settlement)
+
+
+def _settle(transaction: JobTransaction, job: ClaimedJob, settlement: _Settlement) -> JobResult:
     """Record the outcome if the job is still ours, and end the transaction."""
-    query_name, params, result = settlement
-    if transaction.execute(load_query(query_name), params):
+    if transaction.execute(load_query(settlement.query_name), settlement.params):
         transaction.commit()
-        return result
+        return settlement.result
     transaction.rollback()
-    _logger.warning(
-        "job %s (%s) was taken from this processor while it ran; its outcome is dropped",
-        job.uuid,
-        job.func_name,
-    )
+    _log_lost(job)
     return JobResult.LOST
 
 
-def _done_params(job: ClaimedJob, value: Any, started: float) -> tuple:
+def _settle_in_fresh_transaction(job, open_transaction, settlement: _Settlement) -> JobResult:
+    with open_transaction(job) as transaction:
+        return _settle(transaction, job, settlement)
+
+
+def _log_lost(job: ClaimedJob) -> None:
+    _logger.warning(
+        "job %s (%s) was taken from this processor before it was settled; left as it is",
+        job.uuid,
+        job.func_name,
+    )
+
+
+def _done_settlement(job: ClaimedJob, value: Any, started: float) -> _Settlement:
     params = {
         "job_id": job.id,
         "owner": job.owner,
-        "result": None if value is None else str(value),
+        "result": None if value is None else _safe_text(value),
         "exec_time": time.monotonic() - started,
     }
-    return "record_job_done", params, JobResult.DONE
+    return _Settlement("record_job_done", params, JobResult.DONE)
 
 
-def _failure_params(job: ClaimedJob, error: BaseException, started: float) -> tuple:
+def _failure_settlement(job: ClaimedJob, error: BaseException, started: float) -> _Settlement:
+    """What an exception means for the job: done, another attempt, or failed."""
+    if isinstance(error, NothingToDoJob):
+        return _done_settlement(job, _safe_text(error) or "Nothing to do", started)
+    if isinstance(error, JobInterruptedError):
+        return _retry_settlement(job, started, delay_s=0, attempt_spent=False, error=error)
+    if isinstance(error, (RetryableJobError, JobTimeoutError)):
+        ignore_retry = getattr(error, "ignore_retry", False)
+        attempts_left = job.max_retries == 0 or job.attempt < job.max_retries
+        if ignore_retry or attempts_left:
+            seconds = getattr(error, "seconds", None)
+            delay = seconds if seconds is not None else _pattern_delay(job)
+            return _retry_settlement(
+                job, started, delay_s=delay, attempt_spent=not ignore_retry, error=error
+            )
+        return _failed_settlement(
+            job,
+            error,
+            started,
+            message=f"Max. retries ({job.max_retries}) reached: {_safe_text(error)}",
+        )
+    return _failed_settlement(job, error, started)
+
+
+def _pattern_delay(job: ClaimedJob) -> float:
+    try:
+        pattern = parse_retry_pattern(job.retry_pattern)
+    except RetryPatternError:
+        _logger.warning("job %s: unusable retry pattern %r", job.uuid, job.retry_pattern)
+        pattern = {}
+    return retry_delay_s(pattern, job.attempt)
+
+
+def _retry_settlement(job, started, *, delay_s, attempt_spent, error, note=None) -> _Settlement:
+    eta = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(seconds=delay_s)
+    params = {
+        "job_id": job.id,
+        "owner": job.owner,
+        "eta": eta,
+        "attempt_spent": attempt_spent,
+        "exec_time": time.monotonic() - started,
+        "result": note or (_safe_text(error) if error is not None else None),
+        **_exception_fields(error),
+    }
+    return _Settlement("record_job_retry", params, JobResult.RETRY)
+
+
+def _failed_settlement(job, error, started, message=None) -> _Settlement:
     params = {
         "job_id": job.id,
         "owner": job.owner,
         "exec_time": time.monotonic() - started,
+        **_exception_fields(error),
+    }
+    if message is not None:
+        params["exc_message"] = message
+    return _Settlement("record_job_failed", params, JobResult.FAILED)
+
+
+def _exception_fields(error: BaseException | None) -> dict[str, str | None]:
+    if error is None:
+        return {"exc_name": None, "exc_message": None, "exc_info": None}
+    try:
+        exc_info = "".join(traceback.format_exception(error))
+    except Exception:
+        exc_info = f"(the traceback could not be formatted)\n{_safe_text(error)}"
+    return {
         "exc_name": exception_name(error),
-        "exc_message": str(error),
-        "exc_info": "".join(traceback.format_exception(error)),
+        "exc_message": _safe_text(error),
+        "exc_info": exc_info,
     }
-    return "record_job_failed", params, JobResult.FAILED
+
+
+def _safe_text(value: Any) -> str:
+    """``str(value)``, never raising: job code may raise exceptions that cannot print."""
+    try:
+        return str(value)
+    except Exception:
+        try:
+            return repr(value)
+        except Exception:
+            return f"<unprintable {type(value).__qualname__}>"
+
+
+def _is_concurrency_conflict(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is a serialization failure or a deadlock."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "pgcode", None) in CONCURRENCY_SQLSTATES:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def exception_name(error: BaseException) -> str:

@@ -14,12 +14,46 @@ ALTER TABLE queue_job
 
 CREATE UNIQUE INDEX IF NOT EXISTS queue_job_uuid_unique ON queue_job (uuid);
 
--- The claim index: only runnable rows, in claim order (priority, then the moment the job
--- became due, then creation). Done, failed and cancelled rows never enter it, so it stays
--- as small as the backlog however many finished rows the table keeps.
+-- The claim index: only runnable rows, by channel then claim order (priority, then the
+-- moment the job became due, then creation). Each channel's best jobs are one index
+-- probe away, and finished rows never enter it, so it stays as small as the backlog.
 CREATE INDEX IF NOT EXISTS queue_job_claim_index
-    ON queue_job (priority, (coalesce(eta, date_created)), id)
+    ON queue_job (channel, priority, (coalesce(eta, date_created)), id)
     WHERE state = 'pending';
+
+-- When the next pending job becomes due (the runner's timer).
+CREATE INDEX IF NOT EXISTS queue_job_due_index
+    ON queue_job ((coalesce(eta, date_created)))
+    WHERE state = 'pending';
+
+-- Started jobs: counted against channel capacities, checked by recovery. Few rows.
+CREATE INDEX IF NOT EXISTS queue_job_started_index
+    ON queue_job (channel, owner)
+    WHERE state = 'started';
+
+-- Failed jobs hold their sequential channel until they are requeued or cancelled.
+CREATE INDEX IF NOT EXISTS queue_job_failed_index
+    ON queue_job (channel)
+    WHERE state = 'failed';
+
+-- Pruning finished jobs by age.
+CREATE INDEX IF NOT EXISTS queue_job_finished_index
+    ON queue_job ((coalesce(date_done, date_cancelled)))
+    WHERE state IN ('done', 'cancelled');
+
+-- The root channel always exists: every claim locks it (see lock_claims.sql).
+INSERT INTO queue_job_channel (name, complete_name, capacity, removal_interval)
+SELECT 'root', 'root', 1, 30
+WHERE NOT EXISTS (SELECT 1 FROM queue_job_channel WHERE parent_id IS NULL AND name = 'root');
+
+-- Starts of jobs in rate-limited channels, for the sliding-window count. Engine-only
+-- bookkeeping (no Odoo model); pruned by housekeeping.
+CREATE TABLE IF NOT EXISTS queue_job_channel_start (
+    channel_id  integer NOT NULL REFERENCES queue_job_channel (id) ON DELETE CASCADE,
+    started_at  timestamp NOT NULL
+);
+CREATE INDEX IF NOT EXISTS queue_job_channel_start_index
+    ON queue_job_channel_start (channel_id, started_at);
 
 -- Wake the runners from the database itself, so a job inserted or made runnable by any
 -- means (ORM, SQL, another service) is seen at once. The payload is the job's channel;

@@ -48,3 +48,38 @@ CREATE TABLE IF NOT EXISTS queue_job_dependency_rel (
 );
 CREATE INDEX IF NOT EXISTS queue_job_dependency_rel_parent_id_job_id_idx
     ON queue_job_dependency_rel (parent_id, job_id);
+
+-- Channels (`queue.job.channel`): a tree under `root`, named by complete_name
+-- ('root.sale.eu'). A job's `channel` runs in the configured channel of that name, or
+-- else in its nearest configured ancestor.
+CREATE TABLE IF NOT EXISTS queue_job_channel (
+    id                serial PRIMARY KEY,
+    name              varchar NOT NULL,
+    complete_name     varchar,
+    parent_id         integer REFERENCES queue_job_channel (id) ON DELETE CASCADE,
+    capacity          integer,
+    sequential        boolean,
+    rate_limit        integer,
+    rate_period       integer,
+    paused            boolean,
+    removal_interval  integer NOT NULL,
+    create_uid        integer,
+    create_date       timestamp,
+    write_uid         integer,
+    write_date        timestamp
+);
+
+-- Job functions (`queue.job.function`): defaults per `model.method`.
+CREATE TABLE IF NOT EXISTS queue_job_function (
+    id             serial PRIMARY KEY,
+    name           varchar,
+    model_id       integer NOT NULL,
+    method         varchar NOT NULL,
+    channel        varchar NOT NULL,
+    retry_pattern  text,
+    timeout        integer,
+    create_uid     integer,
+    create_date    timestamp,
+    write_uid      integer,
+    write_date     timestamp
+);

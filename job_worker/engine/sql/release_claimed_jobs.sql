@@ -1,5 +1,5 @@
--- Give back jobs this processor claimed but did not start (its time budget ran out):
--- pending again, the attempt the claim counted taken back, no owner.
+-- Give back jobs this processor claimed but did not start (its time budget ran out, it
+-- is stopping): pending again, the attempt the claim counted taken back, no owner.
 UPDATE queue_job
 SET state = 'pending',
     retry = retry - 1,

@@ -1,0 +1,289 @@
+"""The dispatcher: the loop that keeps a processor's worker threads busy with due jobs.
+
+One dispatcher per database and process. It holds one engine connection, named after
+the processor: it LISTENs for new jobs, claims through it (so its ``application_name``
+owns the jobs), and recovers orphans. Worker threads run the claimed jobs, each in its
+own transaction. Between claims it sleeps until a notification, a finished job, the next
+ETA, or its periodic recovery check: an idle dispatcher costs one cheap query per
+``recovery_interval_s``.
+
+A broken connection is reopened with backoff; jobs running in worker threads carry on
+(they use their own connections). Stopping stops claiming, lets running jobs finish
+within a budget, then interrupts them and gives them back uncounted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import random
+import selectors
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg2
+
+from .claim import ClaimedJob, claim_due_jobs
+from .connection import rollback_quietly
+from .execution import JobResult, JobTransactionFactory, execute_claimed_job
+from .recovery import recover_orphaned_jobs
+from .schema import NOTIFY_CHANNEL
+from .sql import load_query
+from .timeouts import DEFAULT_JOB_TIMEOUT_S, ExecutionWatchdog
+
+_logger = logging.getLogger(__name__)
+
+RECOVERY_INTERVAL_S = 1.0
+"""Seconds between two recovery checks; also the longest idle sleep."""
+SHUTDOWN_GRACE_S = 10.0
+"""Seconds running jobs get to finish when the dispatcher stops, before interruption."""
+RECONNECT_BACKOFF_S = (0.1, 5.0)
+"""First and largest wait before reopening a broken engine connection (doubling)."""
+MAX_WORKERS = 4
+"""Worker threads, so jobs running at once in this process (channels may allow fewer)."""
+
+
+@dataclass(frozen=True)
+class DispatcherConfig:
+    """How a dispatcher runs; every field has a named default."""
+
+    max_workers: int = MAX_WORKERS
+    recovery_interval_s: float = RECOVERY_INTERVAL_S
+    orphan_grace_s: float = 2.0
+    shutdown_grace_s: float = SHUTDOWN_GRACE_S
+    default_timeout_s: float | None = DEFAULT_JOB_TIMEOUT_S
+    reconnect_backoff_s: tuple[float, float] = RECONNECT_BACKOFF_S
+
+    def __post_init__(self):
+        if self.max_workers < 1:
+            raise ValueError(f"max_workers must be at least 1, got {self.max_workers}")
+        if self.recovery_interval_s <= 0:
+            raise ValueError(
+                f"recovery_interval_s must be positive, got {self.recovery_interval_s}"
+            )
+        if self.orphan_grace_s < 0:
+            raise ValueError(f"orphan_grace_s must not be negative, got {self.orphan_grace_s}")
+        if self.shutdown_grace_s < 0:
+            raise ValueError(f"shutdown_grace_s must not be negative, got {self.shutdown_grace_s}")
+
+
+class Dispatcher:
+    """Claims due jobs and runs them on worker threads until stopped.
+
+    ``connect()`` opens the engine connection (see :func:`~.connection.connect_engine`);
+    its ``application_name`` must be unique to this process. ``open_transaction`` runs a
+    job (see :mod:`.execution`). ``on_outcome`` is called after each job, from its thread.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], object],
+        open_transaction: JobTransactionFactory,
+        config: DispatcherConfig | None = None,
+        on_outcome: Callable[[object], None] | None = None,
+    ):
+        self.config = config or DispatcherConfig()
+        self._connect = connect
+        self._open_transaction = open_transaction
+        self._on_outcome = on_outcome
+        self._connection = None
+        self._stopping = threading.Event()
+        self._wake_read, self._wake_write = os.pipe()
+        self._tasks: queue.SimpleQueue[ClaimedJob | None] = queue.SimpleQueue()
+        self._running = 0
+        self._running_lock = threading.Lock()
+        self._idle = threading.Condition(self._running_lock)
+        self._threads: list[threading.Thread] = []
+        self._watchdog = ExecutionWatchdog(self._cancel_backend, self.config.default_timeout_s)
+        self._next_recovery = 0.0
+
+    # -- public ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until :meth:`stop` is called (from another thread); then shut down."""
+        self._start_threads()
+        backoff = self.config.reconnect_backoff_s[0]
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self._ensure_connection()
+                    self._dispatch_until_stopped()
+                    backoff = self.config.reconnect_backoff_s[0]
+                except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
+                    self._drop_connection()
+                    if self._stopping.is_set():
+                        break
+                    wait = backoff * random.uniform(0.5, 1.0)
+                    _logger.warning(
+                        "engine connection lost (%s); reconnecting in %.1fs",
+                        str(error).strip() or type(error).__name__,
+                        wait,
+                    )
+                    self._stopping.wait(wait)
+                    backoff = min(backoff * 2, self.config.reconnect_backoff_s[1])
+        finally:
+            self._shut_down()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to stop claiming and shut down; returns at once."""
+        self._stopping.set()
+        self._wake()
+
+    @property
+    def running_jobs(self) -> int:
+        with self._running_lock:
+            return self._running
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def _dispatch_until_stopped(self) -> None:
+        connection = self._connection
+        with selectors.DefaultSelector() as selector:
+            selector.register(connection, selectors.EVENT_READ)
+            selector.register(self._wake_read, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                self._recover_when_due(connection)
+                free = self.config.max_workers - self.running_jobs
+                claimed = claim_due_jobs(connection, free) if free > 0 else []
+                for job in claimed:
+                    with self._running_lock:
+                        self._running += 1
+                    self._tasks.put(job)
+                if claimed and len(claimed) == free:
+                    # Every thread is busy: wait for one to finish (or a notification).
+                    self._wait(selector, connection, self._until_recovery())
+                    continue
+                if claimed:
+                    continue  # room left: claim again, more may be due
+                self._wait(selector, connection, self._idle_timeout(connection))
+
+    def _wait(self, selector, connection, timeout_s: float) -> None:
+        for key, _ in selector.select(timeout=max(0.0, timeout_s)):
+            if key.fileobj is connection:
+                connection.poll()
+                connection.notifies.clear()
+            else:
+                os.read(self._wake_read, 4096)
+
+    def _idle_timeout(self, connection) -> float:
+        """Sleep until the next job becomes due, or the next recovery check."""
+        timeout = self._until_recovery()
+        with connection.cursor() as cursor:
+            cursor.execute(load_query("next_due_time"))
+            (next_due,) = cursor.fetchone()
+            if next_due is not None:
+                cursor.execute(
+                    "SELECT extract(epoch FROM %s - (now() AT TIME ZONE 'UTC'))", [next_due]
+                )
+                (seconds,) = cursor.fetchone()
+                timeout = min(timeout, max(0.0, float(seconds)))
+        connection.commit()
+        return timeout
+
+    def _until_recovery(self) -> float:
+        return max(0.0, self._next_recovery - time.monotonic())
+
+    def _recover_when_due(self, connection) -> None:
+        now = time.monotonic()
+        if now < self._next_recovery:
+            return
+        self._next_recovery = now + self.config.recovery_interval_s
+        recover_orphaned_jobs(connection, self.config.orphan_grace_s)
+
+    # -- connection --------------------------------------------------------------------
+
+    def _ensure_connection(self) -> None:
+        if self._connection is not None and not self._connection.closed:
+            return
+        connection = self._connect()
+        try:
+            connection.autocommit = False
+            with connection.cursor() as cursor:
+                cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            connection.commit()
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        self._next_recovery = 0.0
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(psycopg2.Error):
+                self._connection.close()
+        self._connection = None
+
+    def _cancel_backend(self, pid: int) -> None:
+        """Cancel the running statement of a job's connection (a short-lived connection)."""
+        connection = self._connect()
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_cancel_backend(%s)", [pid])
+        finally:
+            connection.close()
+
+    # -- worker threads ----------------------------------------------------------------
+
+    def _start_threads(self) -> None:
+        for index in range(self.config.max_workers):
+            thread = threading.Thread(target=self._work, name=f"job_worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _work(self) -> None:
+        while True:
+            job = self._tasks.get()
+            if job is None:
+                return
+            try:
+                outcome = execute_claimed_job(job, self._open_transaction, self._watchdog.watch)
+                if self._on_outcome is not None:
+                    self._on_outcome(outcome)
+            except BaseException:
+                # The protocol could not even record a failure (the database is gone):
+                # the job stays started and recovery takes it once this owner is gone.
+                _logger.exception("job %s could not be settled", job.uuid)
+            finally:
+                with self._running_lock:
+                    self._running -= 1
+                    self._idle.notify_all()
+                self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"\0")
+
+    # -- shutdown ----------------------------------------------------------------------
+
+    def _shut_down(self) -> None:
+        deadline = time.monotonic() + self.config.shutdown_grace_s
+        with self._running_lock:
+            while self._running and time.monotonic() < deadline:
+                self._idle.wait(timeout=deadline - time.monotonic())
+            still_running = self._running
+        if still_running:
+            interrupted = self._watchdog.interrupt_all("the processor is stopping")
+            _logger.info("stopping: interrupted %d running job(s), given back", interrupted)
+            with self._running_lock:
+                self._idle.wait_for(lambda: self._running == 0, timeout=5.0)
+        for _ in self._threads:
+            self._tasks.put(None)
+        self._watchdog.close()
+        if self._connection is not None:
+            rollback_quietly(self._connection)
+        self._drop_connection()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+
+
+def count_results(outcomes) -> dict[JobResult, int]:
+    """Tally outcomes by result (for reports and benchmarks)."""
+    tally: dict[JobResult, int] = {}
+    for outcome in outcomes:
+        tally[outcome.result] = tally.get(outcome.result, 0) + 1
+    return tally

@@ -1,0 +1,49 @@
+"""Keeping the queue table lean: pruning finished jobs and expired rate-limit starts."""
+
+from __future__ import annotations
+
+from .connection import rollback_quietly
+from .sql import load_query
+
+PRUNE_BATCH_SIZE = 1000
+"""Rows deleted per transaction: short transactions, no long locks, vacuum keeps up."""
+
+
+def prune_finished_jobs(
+    connection, batch_size: int = PRUNE_BATCH_SIZE, max_batches: int = 100
+) -> int:
+    """Delete done and cancelled jobs older than their channel's removal interval.
+
+    Works in batches of ``batch_size``, each committed, at most ``max_batches``; returns
+    how many jobs were deleted. Failed jobs are kept: someone has to look at them.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    deleted = 0
+    for _ in range(max_batches):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(load_query("prune_finished_jobs"), {"batch_size": batch_size})
+                count = cursor.rowcount
+            connection.commit()
+        except BaseException:
+            rollback_quietly(connection)
+            raise
+        deleted += count
+        if count < batch_size:
+            break
+    prune_channel_starts(connection)
+    return deleted
+
+
+def prune_channel_starts(connection) -> int:
+    """Forget job starts that fell out of their channel's rate window; return how many."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(load_query("prune_channel_starts"))
+            count = cursor.rowcount
+        connection.commit()
+    except BaseException:
+        rollback_quietly(connection)
+        raise
+    return count

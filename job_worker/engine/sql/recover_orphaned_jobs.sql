@@ -1,0 +1,37 @@
+-- Recover started jobs whose processor is gone, and return what became of them.
+WITH live_owner AS (
+    -- 1. Connections to this database right now. A processor's engine connection carries
+    --    its name; a dead process's connections vanish from here at once.
+    SELECT DISTINCT application_name AS name
+    FROM pg_stat_activity
+    WHERE datname = current_database()
+),
+orphan AS (
+    -- 2. Started jobs whose owner is not connected, past a grace period (a pooler may
+    --    hide or rename connections; the grace lets a live owner show a fresh heartbeat).
+    --    SKIP LOCKED: a job whose own transaction is still running holds its row lock,
+    --    so it is alive whatever pg_stat_activity shows.
+    SELECT job.id
+    FROM queue_job AS job
+    WHERE job.state = 'started'
+      AND (job.owner IS NULL OR job.owner NOT IN (SELECT name FROM live_owner))
+      AND coalesce(job.heartbeat, job.date_started, job.date_created)
+          < (now() AT TIME ZONE 'UTC') - make_interval(secs => %(grace_s)s)
+    FOR UPDATE OF job SKIP LOCKED
+)
+-- 3. Pending again with the attempt counted, or failed once the attempts are spent.
+UPDATE queue_job AS job
+SET state = CASE WHEN job.max_retries > 0 AND job.retry >= job.max_retries
+                 THEN 'failed' ELSE 'pending' END,
+    exc_name = 'JobFoundDead',
+    exc_message = format(
+        'worker died: processor %%s disconnected while attempt %%s of %%s ran',
+        coalesce(job.owner, '?'), job.retry,
+        CASE WHEN job.max_retries > 0 THEN job.max_retries::text ELSE 'unlimited' END
+    ),
+    exc_info = NULL,
+    owner = NULL,
+    heartbeat = NULL
+FROM orphan
+WHERE job.id = orphan.id
+RETURNING job.id, job.uuid, job.state, job.retry

@@ -1,0 +1,153 @@
+"""Interrupting running jobs: past their timeout, or when the processor must stop.
+
+A job's method runs in a worker thread, often blocked inside a SQL statement. To
+interrupt it, the watchdog cancels the statement (``pg_cancel_backend`` of the job's
+connection) and raises an exception in the thread (``PyThreadState_SetAsyncExc``), which
+Python delivers at the thread's next bytecode. The job's transaction rolls back to its
+savepoint as for any failure; the thread is free for the next job.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .claim import ClaimedJob
+from .errors import JobInterruptedError, JobTimeoutError
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_JOB_TIMEOUT_S = 3600
+"""Seconds a job may run when neither it nor its job function sets a timeout."""
+
+
+@dataclass(eq=False)
+class JobWatch:
+    """One job under watch."""
+
+    job: ClaimedJob
+    thread_id: int
+    backend_pid: int | None
+    deadline: float | None
+    interruption: BaseException | None = None
+    _raised_in_thread: bool = field(default=False, repr=False)
+
+
+class ExecutionWatchdog:
+    """Watches running jobs; interrupts those past their deadline, or all on demand.
+
+    ``cancel_backend(pid)`` cancels the running statement of the job's connection.
+    """
+
+    def __init__(
+        self, cancel_backend: Callable[[int], None], default_timeout_s=DEFAULT_JOB_TIMEOUT_S
+    ):
+        self._cancel_backend = cancel_backend
+        self.default_timeout_s = default_timeout_s
+        self._condition = threading.Condition()
+        self._watches: set[JobWatch] = set()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    @contextmanager
+    def watch(self, job: ClaimedJob, transaction):
+        """The :data:`~.execution.JobWatcher`: watch ``job`` while the block runs."""
+        timeout_s = job.timeout_s if job.timeout_s else self.default_timeout_s
+        entry = JobWatch(
+            job=job,
+            thread_id=threading.get_ident(),
+            backend_pid=getattr(transaction, "backend_pid", None),
+            deadline=time.monotonic() + timeout_s if timeout_s else None,
+        )
+        with self._condition:
+            self._watches.add(entry)
+            self._ensure_thread()
+            self._condition.notify_all()
+        try:
+            yield entry
+        finally:
+            with self._condition:
+                self._watches.discard(entry)
+                if entry._raised_in_thread:
+                    # Not delivered yet if the method ended first: it must not fire later.
+                    _raise_in_thread(entry.thread_id, None)
+
+    def interrupt_all(self, reason: str) -> int:
+        """Interrupt every watched job (the processor is stopping); return how many."""
+        with self._condition:
+            entries = [entry for entry in self._watches if entry.interruption is None]
+            for entry in entries:
+                self._interrupt(entry, JobInterruptedError(reason))
+        self._cancel_statements(entries)
+        return len(entries)
+
+    def close(self) -> None:
+        """Stop the watchdog thread."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="job_worker-watchdog", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                expired = [
+                    entry
+                    for entry in self._watches
+                    if entry.interruption is None and entry.deadline and entry.deadline <= now
+                ]
+                for entry in expired:
+                    timeout_s = entry.job.timeout_s or self.default_timeout_s
+                    self._interrupt(
+                        entry,
+                        JobTimeoutError(f"job ran past its timeout of {timeout_s} s"),
+                    )
+                deadlines = [
+                    entry.deadline
+                    for entry in self._watches
+                    if entry.interruption is None and entry.deadline
+                ]
+                if not expired:
+                    wait_s = min(deadlines) - now if deadlines else None
+                    self._condition.wait(timeout=wait_s)
+            if expired:
+                self._cancel_statements(expired)
+
+    def _interrupt(self, entry: JobWatch, error: BaseException) -> None:
+        """Mark ``entry`` interrupted and raise in its thread (the condition is held)."""
+        entry.interruption = error
+        entry._raised_in_thread = True
+        _raise_in_thread(entry.thread_id, type(error))
+        _logger.warning("job %s (%s): %s", entry.job.uuid, entry.job.func_name, error)
+
+    def _cancel_statements(self, entries) -> None:
+        for entry in entries:
+            if entry.backend_pid:
+                try:
+                    self._cancel_backend(entry.backend_pid)
+                except Exception:
+                    _logger.warning(
+                        "could not cancel the statement of job %s", entry.job.uuid, exc_info=True
+                    )
+
+
+def _raise_in_thread(thread_id: int, exception_type: type[BaseException] | None) -> None:
+    """Raise ``exception_type`` in the thread at its next bytecode; None clears it."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id),
+        ctypes.py_object(exception_type) if exception_type is not None else None,
+    )
