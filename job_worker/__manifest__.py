@@ -28,6 +28,7 @@ Background jobs for Odoo 19 stored in PostgreSQL and run in-process.
         "views/queue_job_function_views.xml",
         "views/job_worker_menus.xml",
     ],
+    "uninstall_hook": "drop_engine_objects",
     "installable": True,
     "application": False,
 }

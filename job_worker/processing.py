@@ -16,6 +16,7 @@ from odoo.modules.registry import Registry
 
 from .engine.codec import loads
 from .engine.connection import connect_engine
+from .engine.errors import CorruptJobDataError
 from .engine.processor import ProcessingReport, process_due_jobs
 from .serialization import codec_extensions
 
@@ -44,15 +45,42 @@ class OdooJobTransaction:
         # they raise is the job's failure, rolled back with the job's other writes.
         return self.cursor.savepoint(flush=True)
 
+    @property
+    def backend_pid(self):
+        """PostgreSQL backend of this transaction, so a timeout can cancel its statement."""
+        return self.cursor._cnx.info.backend_pid
+
     def perform(self):
+        method, args, kwargs = self._decode_call()
+        return method(*args, **kwargs)
+
+    def _decode_call(self):
+        """The bound method and arguments the job stored; CorruptJobDataError if they
+        cannot be rebuilt (undecodable JSON, a model or method that no longer exists)."""
         job = self.job
+        if job.model_name not in self.env.registry:
+            raise CorruptJobDataError(f"model {job.model_name!r} of {job.func_name} does not exist")
         extensions = codec_extensions(self.env)
-        records = loads(job.records, extensions) if job.records else self.env[job.model_name]
-        if job.company_id and not job.records:
+        try:
+            records = loads(job.records, extensions) if job.records else self.env[job.model_name]
+            args = loads(job.args, extensions) if job.args else []
+            kwargs = loads(job.kwargs, extensions) if job.kwargs else {}
+        except (ValueError, LookupError, TypeError, KeyError) as error:
+            raise CorruptJobDataError(
+                f"the stored records or arguments of {job.func_name} cannot be decoded: {error}"
+            ) from error
+        if not job.records and job.company_id:
             records = records.with_company(job.company_id)
-        args = loads(job.args, extensions) if job.args else []
-        kwargs = loads(job.kwargs, extensions) if job.kwargs else {}
-        return getattr(records, job.method_name)(*args, **kwargs)
+        method = getattr(records, job.method_name, None)
+        if not callable(method):
+            raise CorruptJobDataError(
+                f"{job.model_name} has no method {job.method_name!r} any more"
+            )
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise CorruptJobDataError(
+                f"the stored arguments of {job.func_name} are not a list and a dict"
+            )
+        return method, args, kwargs
 
     def commit(self):
         self.cursor.commit()

@@ -1,1 +1,7 @@
-from . import base, queue_job, queue_job_function
+# ruff: noqa: I001
+# Order matters: Odoo creates tables and runs init() model by model, in this order, and
+# queue.job's init() applies the runtime schema, which needs the channel table.
+from . import base
+from . import queue_job_channel
+from . import queue_job_function
+from . import queue_job

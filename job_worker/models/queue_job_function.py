@@ -1,6 +1,9 @@
 """The ``queue.job.function`` model: per ``model.method`` defaults for its jobs."""
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..engine.retry import RetryPatternError, parse_retry_pattern
 
 
 class QueueJobFunction(models.Model):
@@ -17,11 +20,24 @@ class QueueJobFunction(models.Model):
     model_id = fields.Many2one("ir.model", string="Model", required=True, ondelete="cascade")
     method = fields.Char(required=True)
     channel = fields.Char(required=True, default="root")
+    retry_pattern = fields.Text(
+        help='When to try again, as JSON: {"<from attempt>": seconds or [min, max]}, e.g. '
+        '{"1": 10, "5": 60, "10": [300, 900]}. Empty: 10 minutes.'
+    )
     timeout = fields.Integer(
-        string="Timeout (s)", help="Seconds a job may run; empty: the default."
+        string="Timeout (s)",
+        help="Seconds a job may run before it is interrupted; 0: the default (1 hour).",
     )
 
     _name_unique = models.UniqueIndex("(name)", "A job function with this name already exists.")
+
+    @api.constrains("retry_pattern")
+    def _check_retry_pattern(self):
+        for function in self:
+            try:
+                parse_retry_pattern(function.retry_pattern)
+            except RetryPatternError as error:
+                raise ValidationError(f"{function.name}: {error}") from None
 
     @api.depends("model_id.model", "method")
     def _compute_name(self):

@@ -4,7 +4,7 @@ from ..engine.schema import NOTIFY_CHANNEL
 from ..engine.sql import load_query
 
 ENGINE_SCHEMA = "job_worker_engine_schema"
-TABLES = ("queue_job", "queue_job_dependency_rel")
+TABLES = ("queue_job", "queue_job_dependency_rel", "queue_job_channel", "queue_job_function")
 
 
 class TestSchema(TransactionCase):

@@ -67,18 +67,19 @@ occupancy AS (
     WHERE job.state = 'started' OR (job.state = 'failed' AND has_sequential.any)
     GROUP BY ancestor.id
 ),
--- 5. Free slots per channel: none when paused; capacity minus started jobs (no capacity:
---    no limit of its own); a sequential channel takes one job when nothing of it is
---    started or failed; a rate limit leaves its allowance minus the starts in the window.
+-- 5. Free slots per channel: none when paused; capacity minus started jobs (a capacity
+--    of 0 or none: no limit of its own); a sequential channel takes one job when nothing
+--    of it is started or failed; a rate limit (0 or none: no limit) leaves its allowance
+--    minus the starts in the window.
 free_slots AS (
     SELECT tree.id AS channel_id,
            CASE WHEN tree.paused THEN 0 ELSE greatest(0, least(
-               coalesce(channel.capacity - coalesce(occupancy.started, 0), 2147483647),
+               coalesce(nullif(channel.capacity, 0) - coalesce(occupancy.started, 0), 2147483647),
                CASE WHEN coalesce(channel.sequential, false) THEN
                    CASE WHEN coalesce(occupancy.started, 0) + coalesce(occupancy.failed, 0) = 0
                         THEN 1 ELSE 0 END
                    ELSE 2147483647 END,
-               CASE WHEN channel.rate_limit IS NOT NULL THEN
+               CASE WHEN channel.rate_limit > 0 THEN
                    channel.rate_limit - (
                        SELECT count(*) FROM queue_job_channel_start AS start
                        WHERE start.channel_id = channel.id
@@ -164,7 +165,7 @@ counted_start AS (
     JOIN resolved_name ON resolved_name.name = claimed.channel
     CROSS JOIN LATERAL unnest(resolved_name.path) AS ancestor(id)
     JOIN queue_job_channel AS channel ON channel.id = ancestor.id
-    WHERE channel.rate_limit IS NOT NULL
+    WHERE channel.rate_limit > 0
 )
 -- 11. Hand them over in claim order, with what running them needs.
 SELECT claimed.id, claimed.uuid, claimed.model_name, claimed.method_name, claimed.records,
