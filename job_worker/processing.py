@@ -13,11 +13,13 @@ from contextlib import closing, contextmanager
 
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.modules.registry import Registry
+from odoo.tools import SQL
 
 from .engine.codec import loads
 from .engine.connection import connect_engine
-from .engine.errors import CorruptJobDataError
+from .engine.errors import CorruptJobDataError, JobInterruptedError
 from .engine.processor import ProcessingReport, process_due_jobs
+from .engine.sql import load_query
 from .serialization import codec_extensions
 
 _logger = logging.getLogger(__name__)
@@ -43,7 +45,8 @@ class OdooJobTransaction:
     def savepoint(self):
         # A flushing savepoint: pending ORM writes are flushed inside it, so an error
         # they raise is the job's failure, rolled back with the job's other writes.
-        return self.cursor.savepoint(flush=True)
+        self._savepoint = self.cursor.savepoint(flush=True)
+        return self._savepoint
 
     @property
     def backend_pid(self):
@@ -52,7 +55,40 @@ class OdooJobTransaction:
 
     def perform(self):
         method, args, kwargs = self._decode_call()
-        return method(*args, **kwargs)
+        with self._job_commits_keep_the_job_held():
+            return method(*args, **kwargs)
+
+    @contextmanager
+    def _job_commits_keep_the_job_held(self):
+        """Let job code commit (or roll back) its transaction, as long imports do.
+
+        A commit makes the job's work so far permanent; the job's row lock and savepoint
+        end with that transaction, so they are taken again at once: a later failure rolls
+        back only what followed the commit, and recovery still sees the job running.
+        """
+        cursor = self.cursor
+        cursor_class = type(cursor)
+
+        def commit():
+            cursor_class.commit(cursor)
+            self._hold_job_again()
+
+        def rollback():
+            cursor_class.rollback(cursor)
+            self._hold_job_again()
+
+        cursor.commit, cursor.rollback = commit, rollback
+        try:
+            yield
+        finally:
+            del cursor.commit, cursor.rollback
+
+    def _hold_job_again(self):
+        job = self.job
+        self.cursor.execute(load_query("lock_claimed_job"), {"job_id": job.id, "owner": job.owner})
+        if not self.cursor.fetchall():
+            raise JobInterruptedError(f"job {job.uuid} was taken away after it committed")
+        self.cursor.execute(SQL("SAVEPOINT %s", SQL.identifier(self._savepoint.name)))
 
     def _decode_call(self):
         """The bound method and arguments the job stored; CorruptJobDataError if they

@@ -22,6 +22,20 @@ def _nothing_to_do(self):
     raise NothingToDoJob("already in sync")
 
 
+def _commit_then_fail(self):
+    self.write({"comment": "kept: committed by the job"})
+    self.env.cr.commit()
+    self.write({"comment": "lost: written after the commit"})
+    raise ValueError("failed after committing")
+
+
+def _commit_then_succeed(self):
+    self.write({"comment": "first part"})
+    self.env.cr.commit()
+    self.write({"comment": "second part"})
+    return "finished"
+
+
 class TestOutcomes(CommittedDataMixin, TransactionCase):
     """What the exceptions of ``odoo.addons.job_worker.exception`` make of a job, and how
     a job whose stored call no longer makes sense fails without blocking the queue."""
@@ -33,6 +47,8 @@ class TestOutcomes(CommittedDataMixin, TransactionCase):
             ("_job_worker_test_retry_in_an_hour", _retry_in_an_hour),
             ("_job_worker_test_retry_by_pattern", _retry_by_pattern),
             ("_job_worker_test_nothing_to_do", _nothing_to_do),
+            ("_job_worker_test_commit_then_fail", _commit_then_fail),
+            ("_job_worker_test_commit_then_succeed", _commit_then_succeed),
         ):
             patcher = patch.object(partner_class, name, function, create=True)
             patcher.start()
@@ -91,6 +107,32 @@ class TestOutcomes(CommittedDataMixin, TransactionCase):
         self.process()
         job = self.job(job_id, "state", "result")
         self.assertEqual((job["state"], job["result"]), ("done", "already in sync"))
+
+    def test_a_job_that_commits_keeps_its_work_up_to_the_commit_when_it_fails_later(self):
+        partner = self.env.ref("base.main_partner")
+        comment_before = partner.comment
+        self.addCleanup(self._restore_main_partner_comment, comment_before)
+        job_id = self.enqueue("_job_worker_test_commit_then_fail")
+        self.process()
+        job = self.job(job_id, "state", "exc_message")
+        self.assertEqual((job["state"], job["exc_message"]), ("failed", "failed after committing"))
+        comment = self.read_committed("res.partner", partner.id, ["comment"])["comment"]
+        self.assertIn("kept: committed by the job", comment)
+
+    def test_a_job_that_commits_then_succeeds_is_done_once(self):
+        partner = self.env.ref("base.main_partner")
+        self.addCleanup(self._restore_main_partner_comment, partner.comment)
+        job_id = self.enqueue("_job_worker_test_commit_then_succeed")
+        report = self.process()
+        self.assertEqual((report.processed, report.done), (1, 1))
+        job = self.job(job_id, "state", "result", "retry")
+        self.assertEqual((job["state"], job["result"], job["retry"]), ("done", "finished", 1))
+        comment = self.read_committed("res.partner", partner.id, ["comment"])["comment"]
+        self.assertIn("second part", comment)
+
+    def _restore_main_partner_comment(self, comment):
+        with self.committed_env() as env:
+            env.ref("base.main_partner").comment = comment
 
     def test_corrupt_stored_arguments_fail_the_job_and_the_next_one_runs(self):
         corrupt_id = self.enqueue("exists")
