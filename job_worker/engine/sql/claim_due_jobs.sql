@@ -1,6 +1,9 @@
 -- Claim up to batch_size due jobs for the connection running this statement, honouring
 -- every channel's pause, capacity (a child's started jobs count against its ancestors),
 -- sequential flag and rate limit. Runs right after lock_claims.sql, in its transaction.
+-- Every "now" below is statement_timestamp(): read once, after the lock was granted.
+-- (now() is the transaction's start, before the lock wait: rate-limit starts stamped
+-- with it would leave the window early and let the next claim overshoot.)
 WITH RECURSIVE
 -- 1. The channel tree: each configured channel with its path (itself, then each ancestor
 --    up to root) and whether it or an ancestor is paused.
@@ -83,7 +86,7 @@ free_slots AS (
                    channel.rate_limit - (
                        SELECT count(*) FROM queue_job_channel_start AS start
                        WHERE start.channel_id = channel.id
-                         AND start.started_at > (now() AT TIME ZONE 'UTC')
+                         AND start.started_at > (statement_timestamp() AT TIME ZONE 'UTC')
                              - make_interval(secs => coalesce(channel.rate_period, 1))
                    )
                    ELSE 2147483647 END
@@ -112,7 +115,7 @@ candidate AS (
         FROM queue_job
         WHERE state = 'pending'
           AND channel = open_name.name
-          AND coalesce(eta, date_created) <= (now() AT TIME ZONE 'UTC')
+          AND coalesce(eta, date_created) <= (statement_timestamp() AT TIME ZONE 'UTC')
         ORDER BY priority, coalesce(eta, date_created), id
         LIMIT least(open_name.room, %(batch_size)s)
     ) AS job
@@ -150,8 +153,8 @@ claimed AS (
     SET state = 'started',
         owner = current_setting('application_name'),
         retry = job.retry + 1,
-        date_started = (clock_timestamp() AT TIME ZONE 'UTC'),
-        heartbeat = (clock_timestamp() AT TIME ZONE 'UTC')
+        date_started = (statement_timestamp() AT TIME ZONE 'UTC'),
+        heartbeat = (statement_timestamp() AT TIME ZONE 'UTC')
     FROM admitted
     WHERE job.id = admitted.id
       AND job.state = 'pending'
@@ -160,7 +163,7 @@ claimed AS (
 -- 10. Count the starts in every rate-limited channel of each claimed job's path.
 counted_start AS (
     INSERT INTO queue_job_channel_start (channel_id, started_at)
-    SELECT channel.id, (now() AT TIME ZONE 'UTC')
+    SELECT channel.id, (statement_timestamp() AT TIME ZONE 'UTC')
     FROM claimed
     JOIN resolved_name ON resolved_name.name = claimed.channel
     CROSS JOIN LATERAL unnest(resolved_name.path) AS ancestor(id)

@@ -1,0 +1,81 @@
+"""The claim stays an index walk on a large table: checked with EXPLAIN, not a stopwatch."""
+
+import json
+
+import pytest
+from conftest import add_channel, connect, set_root_channel
+
+from job_worker.engine.sql import load_query
+
+PENDING_ROWS = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def million_pending_jobs(database):
+    """A connection to the test database holding 1,000,000 pending jobs over three
+    channels and 20 priorities, analysed; built once for this module."""
+    db = connect(database)
+    db.autocommit = True
+    with db.cursor() as cursor:
+        cursor.execute("TRUNCATE queue_job, queue_job_dependency_rel, queue_job_channel_start")
+        cursor.execute("DELETE FROM queue_job_channel WHERE parent_id IS NOT NULL")
+        set_root_channel(cursor, capacity=8)
+        add_channel(cursor, "root.sale", capacity=2)
+        add_channel(cursor, "root.edi", sequential=True)
+        cursor.execute(
+            """
+            INSERT INTO queue_job (model_name, method_name, channel, priority, date_created)
+            SELECT 'test.model', 'run',
+                   (ARRAY['root', 'root.sale', 'root.edi'])[1 + n %% 3],
+                   n %% 20,
+                   (now() AT TIME ZONE 'UTC') - make_interval(secs => n %% 100000)
+            FROM generate_series(1, %(rows)s) AS n
+            """,
+            {"rows": PENDING_ROWS},
+        )
+        cursor.execute("ANALYZE queue_job")
+    yield db
+    with db.cursor() as cursor:
+        cursor.execute("TRUNCATE queue_job, queue_job_dependency_rel")
+        cursor.execute("DELETE FROM queue_job_channel WHERE parent_id IS NOT NULL")
+    db.close()
+
+
+def plan_of_claim(db, batch_size):
+    with db.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute(load_query("lock_claims"))
+        cursor.execute(
+            "EXPLAIN (FORMAT JSON) " + load_query("claim_due_jobs"), {"batch_size": batch_size}
+        )
+        (plan,) = cursor.fetchone()
+        cursor.execute("ROLLBACK")
+    return json.dumps(plan)
+
+
+def nodes(plan_text, **conditions):
+    """Plan nodes whose fields have the given values."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if all(node.get(key) == value for key, value in conditions.items()):
+                found.append(node)
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(json.loads(plan_text))
+    return found
+
+
+@pytest.mark.parametrize("batch_size", [1, 10, 100])
+def test_the_claim_reads_a_million_pending_jobs_through_the_claim_index(
+    million_pending_jobs, batch_size
+):
+    plan = plan_of_claim(million_pending_jobs, batch_size)
+
+    assert nodes(plan, **{"Index Name": "queue_job_claim_index"}), plan
+    assert not nodes(plan, **{"Node Type": "Seq Scan", "Relation Name": "queue_job"}), plan
