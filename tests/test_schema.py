@@ -230,6 +230,50 @@ def test_a_pending_job_being_started_does_not_notify(db, listener):
     assert payloads == []
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("started", "done"), ("started", "failed"), ("started", "cancelled"), ("failed", "cancelled")],
+)
+def test_a_job_leaving_started_or_failed_notifies_the_room_it_frees(db, listener, before, after):
+    with db.cursor() as cursor:
+        job_id = insert_job(cursor, state=before, channel="root.sync")
+
+    payloads = notifications_caused_by(
+        lambda cursor: cursor.execute(
+            "UPDATE queue_job SET state = %s WHERE id = %s", [after, job_id]
+        ),
+        db,
+        listener,
+    )
+
+    assert payloads == ["root.sync"]
+
+
+def test_a_job_finishing_without_having_started_does_not_notify(db, listener):
+    with db.cursor() as cursor:
+        job_id = insert_job(cursor)
+
+    payloads = notifications_caused_by(
+        lambda cursor: cursor.execute(
+            "UPDATE queue_job SET state = 'cancelled' WHERE id = %s", [job_id]
+        ),
+        db,
+        listener,
+    )
+
+    assert payloads == []
+
+
+def test_changing_a_channel_notifies_once_per_statement(db, listener):
+    payloads = notifications_caused_by(
+        lambda cursor: cursor.execute("UPDATE queue_job_channel SET paused = false"),
+        db,
+        listener,
+    )
+
+    assert payloads == ["channels"]
+
+
 def test_a_thousand_jobs_enqueued_in_one_transaction_notify_once(db, listener):
     def enqueue_a_thousand(cursor):
         cursor.execute("BEGIN")

@@ -111,8 +111,9 @@ class Dispatcher:
             while not self._stopping.is_set():
                 try:
                     self._ensure_connection()
-                    self._dispatch_until_stopped()
+                    # Open again: the next loss is a new one, not one more failed attempt.
                     backoff = self.config.reconnect_backoff_s[0]
+                    self._dispatch_until_stopped()
                 except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
                     self._drop_connection()
                     if self._stopping.is_set():
@@ -142,57 +143,64 @@ class Dispatcher:
 
     def _dispatch_until_stopped(self) -> None:
         connection = self._connection
+        claim_needed = True  # something may be claimable: claim before sleeping
+        timer_at = None  # when a timer (next ETA, rate window) makes a claim worth trying
         with selectors.DefaultSelector() as selector:
             selector.register(connection, selectors.EVENT_READ)
             selector.register(self._wake_read, selectors.EVENT_READ)
             while not self._stopping.is_set():
-                self._recover_when_due(connection)
+                if self._recover_when_due(connection):
+                    claim_needed = True
+                if timer_at is not None and time.monotonic() >= timer_at:
+                    claim_needed, timer_at = True, None
                 free = self.config.max_workers - self.running_jobs
-                claimed = claim_due_jobs(connection, free) if free > 0 else []
-                for job in claimed:
-                    with self._running_lock:
-                        self._running += 1
-                    self._tasks.put(job)
-                if claimed and len(claimed) == free:
-                    # Every thread is busy: wait for one to finish (or a notification).
-                    self._wait(selector, connection, self._until_recovery())
-                    continue
-                if claimed:
-                    continue  # room left: claim again, more may be due
-                self._wait(selector, connection, self._idle_timeout(connection))
+                if claim_needed and free > 0:
+                    claimed = claim_due_jobs(connection, free)
+                    for job in claimed:
+                        with self._running_lock:
+                            self._running += 1
+                        self._tasks.put(job)
+                    if claimed:
+                        continue  # more may be due: claim again while threads are free
+                    claim_needed, timer_at = False, self._next_wakeup(connection)
+                timeout = self._until_recovery()
+                if timer_at is not None:
+                    timeout = min(timeout, timer_at - time.monotonic())
+                if self._wait(selector, connection, timeout):
+                    claim_needed = True
 
-    def _wait(self, selector, connection, timeout_s: float) -> None:
+    def _wait(self, selector, connection, timeout_s: float) -> bool:
+        """Sleep until a notification, a finished job, or the timeout; tell which."""
+        woken = False
         for key, _ in selector.select(timeout=max(0.0, timeout_s)):
+            woken = True
             if key.fileobj is connection:
                 connection.poll()
                 connection.notifies.clear()
             else:
                 os.read(self._wake_read, 4096)
+        return woken
 
-    def _idle_timeout(self, connection) -> float:
-        """Sleep until the next job becomes due, or the next recovery check."""
-        timeout = self._until_recovery()
+    def _next_wakeup(self, connection) -> float | None:
+        """The monotonic time a timer should try a claim again, if any timer is due."""
         with connection.cursor() as cursor:
-            cursor.execute(load_query("next_due_time"))
-            (next_due,) = cursor.fetchone()
-            if next_due is not None:
-                cursor.execute(
-                    "SELECT extract(epoch FROM %s - (now() AT TIME ZONE 'UTC'))", [next_due]
-                )
-                (seconds,) = cursor.fetchone()
-                timeout = min(timeout, max(0.0, float(seconds)))
+            cursor.execute(load_query("next_wakeup"))
+            (seconds,) = cursor.fetchone()
         connection.commit()
-        return timeout
+        if seconds is None:
+            return None
+        return time.monotonic() + max(0.0, float(seconds))
 
     def _until_recovery(self) -> float:
         return max(0.0, self._next_recovery - time.monotonic())
 
-    def _recover_when_due(self, connection) -> None:
+    def _recover_when_due(self, connection) -> bool:
+        """Recover orphans when the interval is up; tell whether any job came back."""
         now = time.monotonic()
         if now < self._next_recovery:
-            return
+            return False
         self._next_recovery = now + self.config.recovery_interval_s
-        recover_orphaned_jobs(connection, self.config.orphan_grace_s)
+        return bool(recover_orphaned_jobs(connection, self.config.orphan_grace_s))
 
     # -- connection --------------------------------------------------------------------
 

@@ -2,9 +2,15 @@
 
 A job's method runs in a worker thread, often blocked inside a SQL statement. To
 interrupt it, the watchdog cancels the statement (``pg_cancel_backend`` of the job's
-connection) and raises an exception in the thread (``PyThreadState_SetAsyncExc``), which
+connection), then raises an exception in the thread (``PyThreadState_SetAsyncExc``), which
 Python delivers at the thread's next bytecode. The job's transaction rolls back to its
 savepoint as for any failure; the thread is free for the next job.
+
+The order matters: a cancel reaching the job's connection once the thread has moved on
+would abort its savepoint rollback or its settlement instead (the job would fail with
+"canceling statement" rather than be retried or given back). So the cancel comes first,
+and a thread whose method ends while a cancel is on its way waits for it: sent to a
+connection that runs no statement, a cancel is ignored.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ _logger = logging.getLogger(__name__)
 
 DEFAULT_JOB_TIMEOUT_S = 3600
 """Seconds a job may run when neither it nor its job function sets a timeout."""
+CANCEL_WAIT_S = 10.0
+"""Longest a job's thread waits, once its method ended, for its statement's cancel."""
 
 
 @dataclass(eq=False)
@@ -36,6 +44,8 @@ class JobWatch:
     deadline: float | None
     interruption: BaseException | None = None
     _raised_in_thread: bool = field(default=False, repr=False)
+    _cancelling: bool = field(default=False, repr=False)  # its statement's cancel is on its way
+    _left: bool = field(default=False, repr=False)  # its method ended: raise nothing in the thread
 
 
 class ExecutionWatchdog:
@@ -72,6 +82,8 @@ class ExecutionWatchdog:
             yield entry
         finally:
             with self._condition:
+                entry._left = True
+                self._condition.wait_for(lambda: not entry._cancelling, CANCEL_WAIT_S)
                 self._watches.discard(entry)
                 if entry._raised_in_thread:
                     # Not delivered yet if the method ended first: it must not fire later.
@@ -82,8 +94,8 @@ class ExecutionWatchdog:
         with self._condition:
             entries = [entry for entry in self._watches if entry.interruption is None]
             for entry in entries:
-                self._interrupt(entry, JobInterruptedError(reason))
-        self._cancel_statements(entries)
+                self._mark_interrupted(entry, JobInterruptedError(reason))
+        self._cancel_then_raise(entries)
         return len(entries)
 
     def close(self) -> None:
@@ -112,7 +124,7 @@ class ExecutionWatchdog:
                 ]
                 for entry in expired:
                     timeout_s = entry.job.timeout_s or self.default_timeout_s
-                    self._interrupt(
+                    self._mark_interrupted(
                         entry,
                         JobTimeoutError(f"job ran past its timeout of {timeout_s} s"),
                     )
@@ -125,16 +137,19 @@ class ExecutionWatchdog:
                     wait_s = min(deadlines) - now if deadlines else None
                     self._condition.wait(timeout=wait_s)
             if expired:
-                self._cancel_statements(expired)
+                self._cancel_then_raise(expired)
 
-    def _interrupt(self, entry: JobWatch, error: BaseException) -> None:
-        """Mark ``entry`` interrupted and raise in its thread (the condition is held)."""
+    def _mark_interrupted(self, entry: JobWatch, error: BaseException) -> None:
+        """Decide ``entry``'s interruption; :meth:`_cancel_then_raise` carries it out.
+
+        The condition is held.
+        """
         entry.interruption = error
-        entry._raised_in_thread = True
-        _raise_in_thread(entry.thread_id, type(error))
+        entry._cancelling = True
         _logger.warning("job %s (%s): %s", entry.job.uuid, entry.job.func_name, error)
 
-    def _cancel_statements(self, entries) -> None:
+    def _cancel_then_raise(self, entries) -> None:
+        """Cancel each job's statement, then raise its interruption in its thread."""
         for entry in entries:
             if entry.backend_pid:
                 try:
@@ -143,6 +158,13 @@ class ExecutionWatchdog:
                     _logger.warning(
                         "could not cancel the statement of job %s", entry.job.uuid, exc_info=True
                     )
+        with self._condition:
+            for entry in entries:
+                entry._cancelling = False
+                if not entry._left:
+                    entry._raised_in_thread = True
+                    _raise_in_thread(entry.thread_id, type(entry.interruption))
+            self._condition.notify_all()
 
 
 def _raise_in_thread(thread_id: int, exception_type: type[BaseException] | None) -> None:

@@ -49,7 +49,11 @@ class TestSchema(TransactionCase):
         )
         self.assertEqual(
             [name for (name,) in cr.fetchall()],
-            ["queue_job_notify_on_insert", "queue_job_notify_on_runnable"],
+            [
+                "queue_job_notify_on_insert",
+                "queue_job_notify_on_room",
+                "queue_job_notify_on_runnable",
+            ],
         )
         cr.execute("SELECT prosrc FROM pg_proc WHERE proname = 'queue_job_notify_runnable'")
         self.assertIn(f"'{NOTIFY_CHANNEL}'", cr.fetchone()[0])

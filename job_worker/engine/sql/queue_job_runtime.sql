@@ -56,9 +56,11 @@ CREATE INDEX IF NOT EXISTS queue_job_channel_start_index
     ON queue_job_channel_start (channel_id, started_at);
 
 -- Wake the runners from the database itself, so a job inserted or made runnable by any
--- means (ORM, SQL, another service) is seen at once. The payload is the job's channel;
--- PostgreSQL folds identical notifications of one transaction into one, so enqueuing
--- 10,000 jobs in one transaction sends one notification per channel.
+-- means (ORM, SQL, another service) is seen at once, and so is room that opens up: a job
+-- leaving `started` frees a slot of its channel, a failed one leaving `failed` frees its
+-- sequential channel, a channel changed may have more room. The payload is the job's
+-- channel; PostgreSQL folds identical notifications of one transaction into one, so
+-- enqueuing 10,000 jobs in one transaction sends one notification per channel.
 CREATE OR REPLACE FUNCTION queue_job_notify_runnable() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -72,6 +74,29 @@ CREATE TRIGGER queue_job_notify_on_insert
     AFTER INSERT ON queue_job
     FOR EACH ROW WHEN (NEW.state = 'pending')
     EXECUTE FUNCTION queue_job_notify_runnable();
+
+DROP TRIGGER IF EXISTS queue_job_notify_on_room ON queue_job;
+CREATE TRIGGER queue_job_notify_on_room
+    AFTER UPDATE OF state ON queue_job
+    FOR EACH ROW WHEN (
+        OLD.state IN ('started', 'failed') AND NEW.state IS DISTINCT FROM OLD.state
+        AND NEW.state <> 'pending'  -- becoming pending is notified below
+    )
+    EXECUTE FUNCTION queue_job_notify_runnable();
+
+CREATE OR REPLACE FUNCTION queue_job_channel_notify_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('job_worker', 'channels');
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS queue_job_channel_notify_on_change ON queue_job_channel;
+CREATE TRIGGER queue_job_channel_notify_on_change
+    AFTER INSERT OR UPDATE OR DELETE ON queue_job_channel
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION queue_job_channel_notify_changed();
 
 DROP TRIGGER IF EXISTS queue_job_notify_on_runnable ON queue_job;
 CREATE TRIGGER queue_job_notify_on_runnable

@@ -1,0 +1,25 @@
+-- Seconds until a claim may find something that no notification will announce, or NULL:
+--   * the next pending job that is not due yet becomes due;
+--   * the oldest start in a rate-limited channel's window leaves it.
+-- (Jobs becoming pending, slots freeing up and channel changes are notified.)
+WITH moment AS (
+    SELECT (statement_timestamp() AT TIME ZONE 'UTC') AS now
+)
+SELECT extract(epoch FROM least(
+    (
+        SELECT min(coalesce(eta, date_created))
+        FROM queue_job
+        CROSS JOIN moment
+        WHERE state = 'pending'
+          AND coalesce(eta, date_created) > moment.now
+    ),
+    (
+        SELECT min(start.started_at + make_interval(secs => coalesce(channel.rate_period, 1)))
+        FROM queue_job_channel_start AS start
+        JOIN queue_job_channel AS channel ON channel.id = start.channel_id
+        CROSS JOIN moment
+        WHERE channel.rate_limit > 0
+          AND start.started_at > moment.now - make_interval(secs => coalesce(channel.rate_period, 1))
+    )
+) - moment.now)
+FROM moment
