@@ -171,6 +171,11 @@ class Dispatcher:
 
     def _wait(self, selector, connection, timeout_s: float) -> bool:
         """Sleep until a notification, a finished job, or the timeout; tell which."""
+        if connection.notifies:
+            # Delivered with the answer to one of our own queries (a notification reaches a
+            # listener between its transactions): already read, the socket stays quiet.
+            connection.notifies.clear()
+            return True
         woken = False
         for key, _ in selector.select(timeout=max(0.0, timeout_s)):
             woken = True
