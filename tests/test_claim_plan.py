@@ -5,6 +5,7 @@ import json
 import pytest
 from conftest import add_channel, connect, set_root_channel
 
+from job_worker.engine import claim
 from job_worker.engine.sql import load_query
 
 PENDING_ROWS = 1_000_000
@@ -42,12 +43,14 @@ def million_pending_jobs(database):
 
 
 def plan_of_claim(db, batch_size):
+    """The plan the engine runs: the prepared claim statement's generic plan."""
     with db.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+        name = claim.prepare_claim_statement(cursor, batch_size)
         cursor.execute("BEGIN")
+        cursor.execute("SET LOCAL plan_cache_mode TO force_generic_plan")
         cursor.execute(load_query("lock_claims"))
-        cursor.execute(
-            "EXPLAIN (FORMAT JSON) " + load_query("claim_due_jobs"), {"batch_size": batch_size}
-        )
+        cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE {name}")
         (plan,) = cursor.fetchone()
         cursor.execute("ROLLBACK")
     return json.dumps(plan)
@@ -79,3 +82,14 @@ def test_the_claim_reads_a_million_pending_jobs_through_the_claim_index(
 
     assert nodes(plan, **{"Index Name": "queue_job_claim_index"}), plan
     assert not nodes(plan, **{"Node Type": "Seq Scan", "Relation Name": "queue_job"}), plan
+
+
+def test_the_claims_cost_estimate_stays_below_the_jit_threshold(million_pending_jobs):
+    """A claim estimated above jit_above_cost would spend up to seconds compiling itself
+    on a server that keeps JIT on (PostgreSQL's default)."""
+    plan = json.loads(plan_of_claim(million_pending_jobs, 10))
+    with million_pending_jobs.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit_above_cost')::float")
+        (jit_above_cost,) = cursor.fetchone()
+
+    assert plan[0]["Plan"]["Total Cost"] < jit_above_cost
