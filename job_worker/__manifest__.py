@@ -24,6 +24,7 @@ Background jobs for Odoo 19 stored in PostgreSQL and run in-process.
     "data": [
         "security/job_worker_security.xml",
         "security/ir.model.access.csv",
+        "data/job_worker_cron.xml",
         "views/queue_job_views.xml",
         "views/queue_job_function_views.xml",
         "views/job_worker_menus.xml",

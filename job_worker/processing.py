@@ -18,6 +18,7 @@ from odoo.tools import SQL
 from .engine.codec import loads
 from .engine.connection import connect_engine
 from .engine.errors import CorruptJobDataError, JobInterruptedError
+from .engine.housekeeping import prune_finished_jobs
 from .engine.processor import ProcessingReport, process_due_jobs
 from .engine.sql import load_query
 from .serialization import codec_extensions
@@ -181,3 +182,12 @@ def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name
         report.failed,
     )
     return report
+
+
+def prune_finished_jobs_in_database(dbname):
+    """Delete done and cancelled jobs of ``dbname`` past their channel's removal interval,
+    in committed batches, through an engine connection; return how many."""
+    application_name = f"job_worker:housekeeping:{secrets.token_hex(4)}:{os.getpid()}"
+    connection = connect_engine(engine_connection_params(dbname), application_name)
+    with closing(connection):
+        return prune_finished_jobs(connection)

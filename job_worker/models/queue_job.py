@@ -7,7 +7,12 @@ from odoo import api, fields, models
 from ..engine.schema import apply_runtime_schema
 from ..engine.states import JobState
 from ..fields import JobSerialized
-from ..processing import DEFAULT_BATCH_SIZE, DEFAULT_MAX_SECONDS, process_due_jobs_in_database
+from ..processing import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_SECONDS,
+    process_due_jobs_in_database,
+    prune_finished_jobs_in_database,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -118,6 +123,14 @@ class QueueJob(models.Model):
     def init(self):
         """Apply the engine's runtime schema: defaults, claim index, NOTIFY triggers."""
         apply_runtime_schema(self.env.cr)
+
+    @api.model
+    def _prune_finished_jobs(self):
+        """Delete done and cancelled jobs older than their channel's removal interval, in
+        batches (the scheduled action "Job Queue: delete finished jobs")."""
+        deleted = prune_finished_jobs_in_database(self.env.cr.dbname)
+        _logger.info("deleted %d finished job(s) past their channel's removal interval", deleted)
+        return deleted
 
     @api.model
     def action_process_due_jobs(self):

@@ -148,3 +148,25 @@ class TestProcessing(CommittedDataMixin, TransactionCase):
         self.assertEqual(
             self.read_committed("res.partner", partner_id, ["name"])["name"], "Pressed"
         )
+
+    def test_the_housekeeping_action_deletes_finished_jobs_past_the_removal_interval(self):
+        partner_id = self.committed_partner("Housekeeping")
+        old_id, recent_id = self.enqueue_committed(
+            lambda env: env["res.partner"].browse(partner_id).with_delay().write({})
+            | env["res.partner"].browse(partner_id).with_delay().write({})
+        )
+        with self.committed_env() as env:
+            env.cr.execute(
+                "UPDATE queue_job SET state = 'done', date_done = (now() AT TIME ZONE 'UTC')"
+                " - CASE WHEN id = %s THEN interval '31 days' ELSE interval '1 day' END"
+                " WHERE id IN %s",
+                [old_id, (old_id, recent_id)],
+            )
+        cron = self.env.ref("job_worker.ir_cron_prune_finished_jobs")
+        self.assertEqual(cron.code.strip(), "model._prune_finished_jobs()")
+
+        deleted = self.env["queue.job"]._prune_finished_jobs()
+
+        self.assertGreaterEqual(deleted, 1)
+        with self.committed_env() as env:
+            self.assertEqual(env["queue.job"].browse([old_id, recent_id]).exists().ids, [recent_id])
