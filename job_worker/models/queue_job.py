@@ -4,7 +4,7 @@ import logging
 
 from odoo import api, fields, models
 
-from ..engine.schema import apply_runtime_schema
+from ..engine.schema import ROOT_CHANNEL, apply_runtime_schema
 from ..engine.states import JobState
 from ..fields import JobSerialized
 from ..processing import (
@@ -121,8 +121,23 @@ class QueueJob(models.Model):
     )
 
     def init(self):
-        """Apply the engine's runtime schema: defaults, claim index, NOTIFY triggers."""
+        """Apply the engine's runtime schema (defaults, indexes, NOTIFY triggers, the root
+        channel), then name the root channel so data files can refer to it."""
         apply_runtime_schema(self.env.cr)
+        self.env.cr.execute(
+            "SELECT id FROM queue_job_channel WHERE parent_id IS NULL AND name = %s",
+            [ROOT_CHANNEL],
+        )
+        (root_id,) = self.env.cr.fetchone()
+        self.env["ir.model.data"]._update_xmlids(
+            [
+                {
+                    "xml_id": "job_worker.channel_root",
+                    "record": self.env["queue.job.channel"].browse(root_id),
+                    "noupdate": True,
+                }
+            ]
+        )
 
     @api.model
     def _prune_finished_jobs(self):

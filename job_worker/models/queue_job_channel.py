@@ -83,21 +83,3 @@ class QueueJobChannel(models.Model):
                     self.env._("Channel %s: the rate period must be at least 1 second.")
                     % channel.complete_name
                 )
-
-    def init(self):
-        """Name the root channel the engine creates, so data files can refer to it."""
-        self.env.cr.execute(
-            "SELECT id FROM queue_job_channel WHERE parent_id IS NULL AND name = %s",
-            [ROOT_CHANNEL],
-        )
-        row = self.env.cr.fetchone()
-        if row:
-            self.env["ir.model.data"]._update_xmlids(
-                [
-                    {
-                        "xml_id": "job_worker.channel_root",
-                        "record": self.browse(row[0]),
-                        "noupdate": True,
-                    }
-                ]
-            )
