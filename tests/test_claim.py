@@ -5,7 +5,7 @@ import multiprocessing
 import time
 
 import pytest
-from conftest import insert_job
+from conftest import connect, insert_job
 from engine_processes import claim_until_none_is_due
 
 from job_worker.engine.claim import claim_due_jobs, release_claimed_jobs
@@ -254,3 +254,25 @@ def test_processes_claiming_at_once_never_claim_the_same_job(database, db, claim
     assert (claims, claimed_jobs) == (JOBS_TO_CLAIM, JOBS_TO_CLAIM)  # each job exactly once
     assert states == {"done": JOBS_TO_CLAIM}
     assert claimers > 1  # they did claim side by side
+
+
+def test_a_claim_skips_a_pending_job_another_transaction_holds_instead_of_waiting(database, db):
+    with db.cursor() as cursor:
+        held = insert_job(cursor, priority=1)
+        free = insert_job(cursor, priority=2)
+    holder = connect(database)
+    claimer = connect_engine({"dbname": database}, "job_worker:test-skip")
+    try:
+        with holder.cursor() as cursor:  # a form being saved: holds the row, uncommitted
+            cursor.execute("UPDATE queue_job SET name = 'editing' WHERE id = %s", [held])
+        with claimer.cursor() as cursor:
+            cursor.execute("SET statement_timeout = '2s'")
+        claimer.commit()
+
+        claimed = claim_due_jobs(claimer, 2)
+
+        assert [job.id for job in claimed] == [free]
+    finally:
+        holder.rollback()
+        holder.close()
+        claimer.close()

@@ -23,6 +23,7 @@ from dispatcher_processes import (
 )
 
 from job_worker.engine import codec
+from job_worker.engine.claim import claim_due_jobs
 from job_worker.engine.connection import connect_engine
 from job_worker.engine.dispatcher import DispatcherConfig
 from job_worker.engine.recovery import recover_orphaned_jobs
@@ -256,3 +257,23 @@ def test_a_running_job_is_never_recovered_while_its_process_lives_even_if_its_ow
     assert attempts(db, job_id) == [(process.pid, "job_worker-0")]
     assert executions(db, job_id) == 1
     assert process.is_alive()
+
+
+def test_recovery_takes_back_its_own_started_jobs_that_are_no_longer_in_flight(database, db):
+    """A settlement lost with its connection leaves the job started under a live owner:
+    that owner's recovery takes it back, and leaves the jobs it still runs alone."""
+    with db.cursor() as cursor:
+        lost = insert_job(cursor)
+        running = insert_job(cursor)
+    owner = connect_engine({"dbname": database}, "job_worker:test-own-recovery")
+    try:
+        assert {job.id for job in claim_due_jobs(owner, 2)} == {lost, running}
+
+        recovered = recover_orphaned_jobs(owner, grace_s=60, in_flight=[running])
+
+        assert [job.id for job in recovered] == [lost]
+        with db.cursor() as cursor:
+            cursor.execute("SELECT id, state, retry FROM queue_job ORDER BY id")
+            assert cursor.fetchall() == [(lost, "pending", 1), (running, "started", 1)]
+    finally:
+        owner.close()

@@ -29,8 +29,8 @@ import psycopg2
 
 from .claim import ClaimedJob, claim_due_jobs
 from .connection import rollback_quietly
-from .execution import JobResult, JobTransactionFactory, execute_claimed_job
-from .recovery import recover_orphaned_jobs
+from .execution import JobTransactionFactory, execute_claimed_job
+from .recovery import ORPHAN_GRACE_S, recover_orphaned_jobs
 from .schema import NOTIFY_CHANNEL
 from .sql import load_query
 from .timeouts import DEFAULT_JOB_TIMEOUT_S, ExecutionWatchdog
@@ -53,7 +53,7 @@ class DispatcherConfig:
 
     max_workers: int = MAX_WORKERS
     recovery_interval_s: float = RECOVERY_INTERVAL_S
-    orphan_grace_s: float = 2.0
+    orphan_grace_s: float = ORPHAN_GRACE_S
     shutdown_grace_s: float = SHUTDOWN_GRACE_S
     default_timeout_s: float | None = DEFAULT_JOB_TIMEOUT_S
     reconnect_backoff_s: tuple[float, float] = RECONNECT_BACKOFF_S
@@ -95,7 +95,9 @@ class Dispatcher:
         self._wake_read, self._wake_write = os.pipe()
         self._tasks: queue.SimpleQueue[ClaimedJob | None] = queue.SimpleQueue()
         self._running = 0
+        self._in_flight: set[int] = set()  # ids of jobs claimed and not yet settled
         self._running_lock = threading.Lock()
+        self._pipe_closed = False
         self._idle = threading.Condition(self._running_lock)
         self._threads: list[threading.Thread] = []
         self._watchdog = ExecutionWatchdog(self._cancel_backend, self.config.default_timeout_s)
@@ -136,6 +138,7 @@ class Dispatcher:
 
     @property
     def running_jobs(self) -> int:
+        """Jobs claimed by this dispatcher and not settled yet."""
         with self._running_lock:
             return self._running
 
@@ -159,6 +162,7 @@ class Dispatcher:
                     for job in claimed:
                         with self._running_lock:
                             self._running += 1
+                            self._in_flight.add(job.id)
                         self._tasks.put(job)
                     if claimed:
                         continue  # more may be due: claim again while threads are free
@@ -205,7 +209,9 @@ class Dispatcher:
         if now < self._next_recovery:
             return False
         self._next_recovery = now + self.config.recovery_interval_s
-        return bool(recover_orphaned_jobs(connection, self.config.orphan_grace_s))
+        with self._running_lock:
+            in_flight = set(self._in_flight)
+        return bool(recover_orphaned_jobs(connection, self.config.orphan_grace_s, in_flight))
 
     # -- connection --------------------------------------------------------------------
 
@@ -255,19 +261,27 @@ class Dispatcher:
                 return
             try:
                 outcome = execute_claimed_job(job, self._open_transaction, self._watchdog.watch)
-                if self._on_outcome is not None:
-                    self._on_outcome(outcome)
             except BaseException:
                 # The protocol could not even record a failure (the database is gone):
-                # the job stays started and recovery takes it once this owner is gone.
+                # the job stays started; this dispatcher's next recovery takes it back,
+                # as it is no longer in flight.
                 _logger.exception("job %s could not be settled", job.uuid)
+                outcome = None
             finally:
                 with self._running_lock:
                     self._running -= 1
+                    self._in_flight.discard(job.id)
                     self._idle.notify_all()
                 self._wake()
+            if outcome is not None and self._on_outcome is not None:
+                try:
+                    self._on_outcome(outcome)
+                except Exception:
+                    _logger.exception("the outcome callback failed for job %s", job.uuid)
 
     def _wake(self) -> None:
+        if self._pipe_closed:
+            return
         with contextlib.suppress(OSError):
             os.write(self._wake_write, b"\0")
 
@@ -286,17 +300,15 @@ class Dispatcher:
                 self._idle.wait_for(lambda: self._running == 0, timeout=5.0)
         for _ in self._threads:
             self._tasks.put(None)
+        for thread in self._threads:
+            thread.join(timeout=1.0)
         self._watchdog.close()
         if self._connection is not None:
             rollback_quietly(self._connection)
         self._drop_connection()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
-
-
-def count_results(outcomes) -> dict[JobResult, int]:
-    """Tally outcomes by result (for reports and benchmarks)."""
-    tally: dict[JobResult, int] = {}
-    for outcome in outcomes:
-        tally[outcome.result] = tally.get(outcome.result, 0) + 1
-    return tally
+        if all(not thread.is_alive() for thread in self._threads):
+            # A thread still running (a job that ignored its interruption) may still
+            # wake us: then the pipe stays open rather than risk writing to a reused fd.
+            self._pipe_closed = True
+            os.close(self._wake_read)
+            os.close(self._wake_write)

@@ -32,7 +32,6 @@ import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from .claim import ClaimedJob
@@ -138,18 +137,24 @@ def execute_claimed_job(
     """
     started = time.monotonic()
     for rerun in range(CONFLICT_RERUNS + 1):
+        decided: list[_Settlement] = []
         try:
-            result = _run_once(job, open_transaction, watch, started)
+            result = _run_once(job, open_transaction, watch, started, decided)
         except Exception as error:
             if _is_concurrency_conflict(error):
                 _logger.debug("job %s: serialization conflict, rerun %d", job.uuid, rerun + 1)
                 time.sleep(random.uniform(*CONFLICT_BACKOFF_S) * (rerun + 1))
                 continue
-            # The job's transaction itself broke: none of its writes stand.
+            # The job's transaction itself broke: none of its writes stand. An outcome
+            # already decided other than done (a retry, an interruption, a failure)
+            # still holds; a done whose commit was refused becomes that refusal.
             _logger.debug("job %s: its transaction failed", job.uuid, exc_info=True)
-            result = _settle_in_fresh_transaction(
-                job, open_transaction, _failure_settlement(job, error, started)
+            settlement = (
+                decided[0]
+                if decided and decided[0].result is not JobResult.DONE
+                else (_failure_settlement(job, error, started))
             )
+            result = _settle_in_fresh_transaction(job, open_transaction, settlement)
         return JobOutcome(job, result, time.monotonic() - started)
     delay = random.uniform(*CONFLICT_REQUEUE_DELAY_S)
     settlement = _retry_settlement(
@@ -164,7 +169,8 @@ def execute_claimed_job(
     return JobOutcome(job, result, time.monotonic() - started)
 
 
-def _run_once(job, open_transaction, watch, started):
+def _run_once(job, open_transaction, watch, started, decided):
+    """One run in one transaction; the settlement decided is appended to ``decided``."""
     with open_transaction(job) as transaction:
         if not transaction.execute(
             load_query("lock_claimed_job"), {"job_id": job.id, "owner": job.owner}
@@ -183,6 +189,7 @@ def _run_once(job, open_transaction, watch, started):
             settlement = _failure_settlement(job, interruption or error, started)
         else:
             settlement = _done_settlement(job, value, started)
+        decided.append(settlement)
         return _settle(transaction, job, settlement)
 
 
@@ -253,11 +260,10 @@ def _pattern_delay(job: ClaimedJob) -> float:
 
 
 def _retry_settlement(job, started, *, delay_s, attempt_spent, error, note=None) -> _Settlement:
-    eta = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(seconds=delay_s)
     params = {
         "job_id": job.id,
         "owner": job.owner,
-        "eta": eta,
+        "delay_s": float(delay_s),
         "attempt_spent": attempt_spent,
         "exec_time": time.monotonic() - started,
         "result": note or (_safe_text(error) if error is not None else None),

@@ -7,10 +7,12 @@ from .sql import load_query
 
 PRUNE_BATCH_SIZE = 1000
 """Rows deleted per transaction: short transactions, no long locks, vacuum keeps up."""
+PRUNE_MAX_BATCHES = 1000
+"""Batches one pruning run deletes at most (a million rows): it resumes at the next run."""
 
 
 def prune_finished_jobs(
-    connection, batch_size: int = PRUNE_BATCH_SIZE, max_batches: int = 100
+    connection, batch_size: int = PRUNE_BATCH_SIZE, max_batches: int = PRUNE_MAX_BATCHES
 ) -> int:
     """Delete done and cancelled jobs older than their channel's removal interval.
 

@@ -13,13 +13,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .claim import claim_due_jobs, release_claimed_jobs
-from .execution import JobResult, JobTransactionFactory, execute_claimed_job
+from .execution import (
+    JobResult,
+    JobTransactionFactory,
+    JobWatcher,
+    execute_claimed_job,
+    unwatched,
+)
+from .recovery import recover_orphaned_jobs
 
 _logger = logging.getLogger(__name__)
 
-CLAIM_BATCH_SIZE = 10
-"""Jobs claimed per statement: large enough to amortise the claim, small enough that few
-jobs sit claimed-but-waiting behind a slow one."""
+CLAIM_BATCH_SIZE = 1
+"""Jobs claimed per statement. One: jobs run one after the other here, and a job claimed
+but waiting would hold a channel slot (and a rate-limit start) it does not use."""
 
 
 @dataclass
@@ -36,10 +43,12 @@ class ProcessingReport:
 
     @property
     def done(self) -> int:
+        """Jobs that ended done."""
         return self.results[JobResult.DONE]
 
     @property
     def failed(self) -> int:
+        """Jobs that ended failed."""
         return self.results[JobResult.FAILED]
 
 
@@ -48,12 +57,15 @@ def process_due_jobs(
     open_transaction: JobTransactionFactory,
     max_jobs: int,
     max_seconds: float,
+    watch: JobWatcher = unwatched,
 ) -> ProcessingReport:
     """Claim and run due jobs until none is due, ``max_jobs`` ran, or ``max_seconds`` passed.
 
     ``connection`` is the psycopg2 connection that claims (its ``application_name``
-    becomes the jobs' owner and must stay open while they run). Jobs claimed but not
-    started when the time budget runs out are released, their attempt not counted.
+    becomes the jobs' owner and must stay open while they run). Orphaned jobs are
+    recovered first. Jobs claimed but not started when the time budget runs out are
+    released, their attempt not counted. ``watch`` interrupts jobs past their timeout
+    (see :class:`~.timeouts.ExecutionWatchdog`).
     """
     if max_jobs < 1:
         raise ValueError(f"max_jobs must be at least 1, got {max_jobs}")
@@ -62,16 +74,17 @@ def process_due_jobs(
     started = time.monotonic()
     deadline = started + max_seconds
     report = ProcessingReport()
+    recover_orphaned_jobs(connection)
     while report.processed < max_jobs and time.monotonic() < deadline:
         claimed = claim_due_jobs(connection, min(CLAIM_BATCH_SIZE, max_jobs - report.processed))
         if not claimed:
             break
-        _run_claimed_batch(claimed, connection, open_transaction, deadline, report)
+        _run_claimed_batch(claimed, connection, open_transaction, watch, deadline, report)
     report.elapsed_s = time.monotonic() - started
     return report
 
 
-def _run_claimed_batch(claimed, connection, open_transaction, deadline, report) -> None:
+def _run_claimed_batch(claimed, connection, open_transaction, watch, deadline, report) -> None:
     """Run a claimed batch in order; give back whatever was not started.
 
     Jobs are given back when the time budget runs out, and also when a job's execution
@@ -84,7 +97,7 @@ def _run_claimed_batch(claimed, connection, open_transaction, deadline, report) 
             if time.monotonic() >= deadline:
                 break
             next_index += 1
-            outcome = execute_claimed_job(job, open_transaction)
+            outcome = execute_claimed_job(job, open_transaction, watch)
             report.results[outcome.result] += 1
     finally:
         unstarted = claimed[next_index:]

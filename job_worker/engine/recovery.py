@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from .connection import rollback_quietly
@@ -25,17 +26,22 @@ class RecoveredJob:
     attempt: int
 
 
-def recover_orphaned_jobs(connection, grace_s: float = ORPHAN_GRACE_S) -> list[RecoveredJob]:
+def recover_orphaned_jobs(
+    connection, grace_s: float = ORPHAN_GRACE_S, in_flight: Collection[int] = ()
+) -> list[RecoveredJob]:
     """Take back started jobs whose owner is gone; commit, log each, return them.
 
-    An orphan is a ``started`` job whose owner (the ``application_name`` of the
-    connection that claimed it) is not connected to this database, and whose row no
-    running transaction holds. It goes back to pending with the attempt counted, or is
-    failed with a "worker died" reason once ``max_retries`` attempts are spent.
+    An orphan is a ``started`` job whose row no running transaction holds, and whose
+    owner (the ``application_name`` of the connection that claimed it) is not connected
+    to this database; or whose owner is ``connection`` itself while its id is not among
+    ``in_flight``, the jobs the caller still runs (a settlement lost with its
+    connection). It goes back to pending with the attempt counted, after a backoff, or
+    is failed with a "worker died" reason once ``max_retries`` attempts are spent.
     """
+    params = {"grace_s": grace_s, "in_flight": list(in_flight)}
     try:
         with connection.cursor() as cursor:
-            cursor.execute(load_query("recover_orphaned_jobs"), {"grace_s": grace_s})
+            cursor.execute(load_query("recover_orphaned_jobs"), params)
             recovered = [RecoveredJob(*row) for row in cursor.fetchall()]
     except BaseException:
         rollback_quietly(connection)

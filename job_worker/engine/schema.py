@@ -8,7 +8,6 @@ triggers. The Odoo suite checks that both tables have the same columns.
 
 from .sql import load_query
 
-TABLE = "queue_job"
 ROOT_CHANNEL = "root"
 """Every channel descends from it; a job whose channel is not configured runs in it."""
 NOTIFY_CHANNEL = "job_worker"

@@ -13,6 +13,3 @@ class JobState(str, Enum):
     DONE = "done"
     CANCELLED = "cancelled"
     FAILED = "failed"
-
-
-FINISHED_STATES = frozenset({JobState.DONE, JobState.CANCELLED, JobState.FAILED})

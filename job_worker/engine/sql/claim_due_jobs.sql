@@ -121,6 +121,9 @@ candidate AS (
           AND coalesce(eta, date_created) <= (statement_timestamp() AT TIME ZONE 'UTC')
         ORDER BY priority, coalesce(eta, date_created), id
         LIMIT %(batch_size)s
+        -- A row someone else holds (a form being saved, a bulk write) is skipped, not
+        -- waited for: every claim in every process waits behind this one's root lock.
+        FOR NO KEY UPDATE SKIP LOCKED
     ) AS job
 ),
 -- 8. Admit in claim order: a job is admitted when, in every channel of its path, it
@@ -177,7 +180,7 @@ counted_start AS (
 SELECT claimed.id, claimed.uuid, claimed.model_name, claimed.method_name, claimed.records,
        claimed.args, claimed.kwargs, claimed.user_id, claimed.company_id, claimed.channel,
        claimed.retry, claimed.max_retries, claimed.owner,
-       coalesce(claimed.timeout, function.timeout) AS timeout,
+       coalesce(nullif(claimed.timeout, 0), nullif(function.timeout, 0)) AS timeout,
        function.retry_pattern
 FROM claimed
 LEFT JOIN queue_job_function AS function ON function.id = claimed.job_function_id

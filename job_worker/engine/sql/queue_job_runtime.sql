@@ -64,7 +64,11 @@ CREATE INDEX IF NOT EXISTS queue_job_channel_start_index
 CREATE OR REPLACE FUNCTION queue_job_notify_runnable() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('job_worker', NEW.channel);
+    IF TG_OP = 'DELETE' THEN
+        PERFORM pg_notify('job_worker', OLD.channel);
+    ELSE
+        PERFORM pg_notify('job_worker', NEW.channel);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -82,6 +86,12 @@ CREATE TRIGGER queue_job_notify_on_room
         OLD.state IN ('started', 'failed') AND NEW.state IS DISTINCT FROM OLD.state
         AND NEW.state <> 'pending'  -- becoming pending is notified below
     )
+    EXECUTE FUNCTION queue_job_notify_runnable();
+
+DROP TRIGGER IF EXISTS queue_job_notify_on_delete ON queue_job;
+CREATE TRIGGER queue_job_notify_on_delete
+    AFTER DELETE ON queue_job
+    FOR EACH ROW WHEN (OLD.state IN ('started', 'failed'))
     EXECUTE FUNCTION queue_job_notify_runnable();
 
 CREATE OR REPLACE FUNCTION queue_job_channel_notify_changed() RETURNS trigger

@@ -7,22 +7,33 @@ WITH live_owner AS (
     WHERE datname = current_database()
 ),
 orphan AS (
-    -- 2. Started jobs whose owner is not connected, past a grace period (a pooler may
-    --    hide or rename connections; the grace lets a live owner show a fresh heartbeat).
+    -- 2. Started jobs whose owner is not connected, past a grace period after their
+    --    claim (a pooler may hide or rename connections: the grace leaves time for a live
+    --    job's own transaction to take its row lock); and started jobs of the caller
+    --    itself that it no longer runs (their settlement failed with their connection).
     --    SKIP LOCKED: a job whose own transaction is still running holds its row lock,
     --    so it is alive whatever pg_stat_activity shows.
     SELECT job.id
     FROM queue_job AS job
     WHERE job.state = 'started'
-      AND (job.owner IS NULL OR job.owner NOT IN (SELECT name FROM live_owner))
-      AND coalesce(job.heartbeat, job.date_started, job.date_created)
-          < (now() AT TIME ZONE 'UTC') - make_interval(secs => %(grace_s)s)
+      AND (
+          (
+              (job.owner IS NULL OR job.owner NOT IN (SELECT name FROM live_owner))
+              AND coalesce(job.heartbeat, job.date_started, job.date_created)
+                  < (now() AT TIME ZONE 'UTC') - make_interval(secs => %(grace_s)s)
+          )
+          OR (job.owner = current_setting('application_name') AND NOT job.id = ANY(%(in_flight)s))
+      )
     FOR UPDATE OF job SKIP LOCKED
 )
--- 3. Pending again with the attempt counted, or failed once the attempts are spent.
+-- 3. Pending again with the attempt counted, after a backoff that doubles with each
+--    attempt (1 s, 2 s, 4 s … at most a minute: a job that kills its worker must not
+--    crash-loop them), or failed once the attempts are spent.
 UPDATE queue_job AS job
 SET state = CASE WHEN job.max_retries > 0 AND job.retry >= job.max_retries
                  THEN 'failed' ELSE 'pending' END,
+    eta = (now() AT TIME ZONE 'UTC')
+          + make_interval(secs => least(60, power(2, greatest(job.retry - 1, 0)))),
     exc_name = 'JobFoundDead',
     exc_message = format(
         'worker died: processor %%s disconnected while attempt %%s of %%s ran',
