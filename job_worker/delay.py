@@ -39,6 +39,11 @@ class DelayableRecordset:
     ):
         if identity_key is not None and not isinstance(identity_key, str):
             raise TypeError(f"identity_key must be a string, got {type(identity_key).__name__}")
+        for name, value in (("priority", priority), ("max_retries", max_retries)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"{name} must be an integer, got {value!r}")
+        if max_retries is not None and max_retries < 0:
+            raise ValueError(f"max_retries must be 0 (no limit) or more, got {max_retries}")
         self.records = records
         self.priority = priority
         self.eta = eta

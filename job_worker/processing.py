@@ -10,7 +10,9 @@ import os
 import secrets
 import threading
 from contextlib import closing, contextmanager
+from functools import partial
 
+import psycopg2
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.modules.registry import Registry
 from odoo.tools import SQL
@@ -21,6 +23,7 @@ from .engine.errors import CorruptJobDataError, JobInterruptedError
 from .engine.housekeeping import prune_finished_jobs
 from .engine.processor import ProcessingReport, process_due_jobs
 from .engine.sql import load_query
+from .engine.timeouts import ExecutionWatchdog
 from .serialization import codec_extensions
 
 _logger = logging.getLogger(__name__)
@@ -40,14 +43,23 @@ class OdooJobTransaction:
         self.env = api.Environment(self.cursor, job.user_id or SUPERUSER_ID, {})
 
     def execute(self, query, params):
+        """Run an engine query in the job's transaction; its rows, if any."""
         self.cursor.execute(query, params)
         return self.cursor.fetchall() if self.cursor.description else []
 
+    @contextmanager
     def savepoint(self):
-        # A flushing savepoint: pending ORM writes are flushed inside it, so an error
-        # they raise is the job's failure, rolled back with the job's other writes.
+        """A flushing savepoint: pending ORM writes are flushed inside it, so an error
+        they raise is the job's failure, rolled back with the job's other writes. The
+        post-commit hooks the failed job registered (mails to send, bus messages) go
+        with them: they belong to work that no longer exists."""
         self._savepoint = self.cursor.savepoint(flush=True)
-        return self._savepoint
+        try:
+            with self._savepoint:
+                yield
+        except BaseException:
+            self.cursor.postcommit.clear()
+            raise
 
     @property
     def backend_pid(self):
@@ -55,6 +67,7 @@ class OdooJobTransaction:
         return self.cursor._cnx.info.backend_pid
 
     def perform(self):
+        """Call the job's method on its records, as the job's user."""
         method, args, kwargs = self._decode_call()
         with self._job_commits_keep_the_job_held():
             return method(*args, **kwargs)
@@ -120,12 +133,15 @@ class OdooJobTransaction:
         return method, args, kwargs
 
     def commit(self):
+        """Commit the job's transaction (post-commit hooks run)."""
         self.cursor.commit()
 
     def rollback(self):
+        """Roll the job's transaction back."""
         self.cursor.rollback()
 
     def close(self):
+        """Give the cursor back to Odoo's pool."""
         self.cursor.close()
 
 
@@ -142,6 +158,17 @@ def odoo_transaction_factory(dbname):
             transaction.close()
 
     return open_transaction
+
+
+def cancel_statement(connection_params, backend_pid):
+    """Cancel the running statement of a PostgreSQL backend (a job past its timeout)."""
+    connection = psycopg2.connect(**connection_params)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_cancel_backend(%s)", [backend_pid])
+    finally:
+        connection.close()
 
 
 def engine_connection_params(dbname):
@@ -163,11 +190,20 @@ def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name
     previous_dbname = getattr(current_thread, "dbname", None)
     current_thread.dbname = dbname
     try:
-        connection = connect_engine(engine_connection_params(dbname), application_name)
+        params = engine_connection_params(dbname)
+        connection = connect_engine(params, application_name)
+        watchdog = ExecutionWatchdog(partial(cancel_statement, params))
         with closing(connection):
-            report: ProcessingReport = process_due_jobs(
-                connection, odoo_transaction_factory(dbname), max_jobs, max_seconds
-            )
+            try:
+                report: ProcessingReport = process_due_jobs(
+                    connection,
+                    odoo_transaction_factory(dbname),
+                    max_jobs,
+                    max_seconds,
+                    watchdog.watch,
+                )
+            finally:
+                watchdog.close()
     finally:
         if previous_dbname is None:
             del current_thread.dbname

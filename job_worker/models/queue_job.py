@@ -3,6 +3,7 @@
 import logging
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 from ..engine.schema import ROOT_CHANNEL, apply_runtime_schema
 from ..engine.states import JobState
@@ -149,7 +150,13 @@ class QueueJob(models.Model):
 
     @api.model
     def action_process_due_jobs(self):
-        """Run a bounded batch of due jobs now, in this request, and report the counts."""
+        """Run a bounded batch of due jobs now, in this request, and report the counts.
+
+        For Job Queue Managers only: a method of a model is callable by any logged-in
+        user, so the group is checked here, not only on the button.
+        """
+        if not self.env.user.has_group("job_worker.group_queue_job_manager"):
+            raise AccessError(self.env._("Only Job Queue Managers may process jobs."))
         report = process_due_jobs_in_database(
             self.env.cr.dbname, max_jobs=DEFAULT_BATCH_SIZE, max_seconds=DEFAULT_MAX_SECONDS
         )

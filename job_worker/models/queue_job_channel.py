@@ -1,7 +1,7 @@
 """The ``queue.job.channel`` model: the channel tree the engine enforces in PostgreSQL."""
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from ..engine.schema import ROOT_CHANNEL
 
@@ -17,7 +17,6 @@ class QueueJobChannel(models.Model):
     _description = "Job Channel"
     _rec_name = "complete_name"
     _order = "complete_name"
-    _parent_store = False
 
     name = fields.Char(required=True)
     complete_name = fields.Char(
@@ -68,6 +67,17 @@ class QueueJobChannel(models.Model):
                 raise ValidationError(
                     self.env._("Channel name %s must not contain a dot.") % channel.name
                 )
+
+    @api.constrains("parent_id")
+    def _check_no_cycle(self):
+        if self._has_cycle():
+            raise ValidationError(self.env._("A channel cannot be its own ancestor."))
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_root(self):
+        """Every claim locks the root channel's row: without it, nothing would run."""
+        if any(not channel.parent_id for channel in self):
+            raise UserError(self.env._("The root channel cannot be deleted."))
 
     @api.constrains("capacity", "rate_limit", "rate_period", "removal_interval")
     def _check_limits(self):

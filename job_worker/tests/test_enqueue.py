@@ -129,3 +129,9 @@ class TestEnqueue(TransactionCase):
         self.assertEqual(job.sudo().user_id, user)
         self.assertEqual(job.sudo().records.env.uid, user.id)
         self.assertFalse(job.sudo().records.env.su)
+
+    def test_out_of_range_options_are_refused_naming_the_option(self):
+        with self.assertRaisesRegex(ValueError, "max_retries must be 0 .* got -1"):
+            self.partner.with_delay(max_retries=-1)
+        with self.assertRaisesRegex(TypeError, "priority must be an integer"):
+            self.partner.with_delay(priority="high")

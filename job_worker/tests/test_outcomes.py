@@ -2,7 +2,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import TransactionCase
 
 from ..exception import NothingToDoJob, RetryableJobError
@@ -202,3 +202,14 @@ class TestChannels(TransactionCase):
                     "retry_pattern": '{"x": 10}',
                 }
             )
+
+    def test_the_root_channel_cannot_be_deleted(self):
+        with self.assertRaisesRegex(UserError, "root channel cannot be deleted"):
+            self.env.ref("job_worker.channel_root").unlink()
+
+    def test_a_channel_cannot_become_its_own_ancestor(self):
+        root = self.env.ref("job_worker.channel_root")
+        parent = self.env["queue.job.channel"].create({"name": "a", "parent_id": root.id})
+        child = self.env["queue.job.channel"].create({"name": "b", "parent_id": parent.id})
+        with self.assertRaisesRegex(ValidationError, "its own ancestor"):
+            parent.parent_id = child

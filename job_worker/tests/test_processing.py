@@ -1,3 +1,4 @@
+from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase
 
 from ..processing import process_due_jobs_in_database
@@ -170,3 +171,14 @@ class TestProcessing(CommittedDataMixin, TransactionCase):
         self.assertGreaterEqual(deleted, 1)
         with self.committed_env() as env:
             self.assertEqual(env["queue.job"].browse([old_id, recent_id]).exists().ids, [recent_id])
+
+    def test_processing_is_refused_to_users_outside_the_job_queue_managers(self):
+        user = self.env["res.users"].create(
+            {
+                "name": "Plain user",
+                "login": "job_worker_plain_user",
+                "group_ids": [(6, 0, [self.env.ref("base.group_user").id])],
+            }
+        )
+        with self.assertRaises(AccessError):
+            self.env["queue.job"].with_user(user).action_process_due_jobs()
