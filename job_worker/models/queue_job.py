@@ -116,7 +116,9 @@ class QueueJob(models.Model):
         help="application_name of the database connection of the processor that started "
         "the job: while it runs, that connection is visible in pg_stat_activity.",
     )
-    heartbeat = fields.Datetime(readonly=True, help="Last sign of life of a started job.")
+    heartbeat = fields.Datetime(
+        readonly=True, help="When the job was claimed: recovery waits a grace period after it."
+    )
     timeout = fields.Integer(
         string="Timeout (s)", readonly=True, help="Seconds the job may run; empty: the default."
     )

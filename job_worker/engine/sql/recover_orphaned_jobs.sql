@@ -9,7 +9,8 @@ WITH live_owner AS (
 orphan AS (
     -- 2. Started jobs whose owner is not connected, past a grace period after their
     --    claim (a pooler may hide or rename connections: the grace leaves time for a live
-    --    job's own transaction to take its row lock); and started jobs of the caller
+    --    job's own transaction to take its row lock; `heartbeat` is set at the claim);
+    --    and started jobs of the caller
     --    itself that it no longer runs (their settlement failed with their connection).
     --    SKIP LOCKED: a job whose own transaction is still running holds its row lock,
     --    so it is alive whatever pg_stat_activity shows.
