@@ -18,7 +18,7 @@ from odoo.modules.registry import Registry
 from odoo.tools import SQL
 
 from .engine.codec import loads
-from .engine.connection import connect_engine
+from .engine.connection import cancel_backend_statement, connect_engine
 from .engine.errors import CorruptJobDataError, JobInterruptedError
 from .engine.housekeeping import prune_finished_jobs
 from .engine.processor import ProcessingReport, process_due_jobs
@@ -160,17 +160,6 @@ def odoo_transaction_factory(dbname):
     return open_transaction
 
 
-def cancel_statement(connection_params, backend_pid):
-    """Cancel the running statement of a PostgreSQL backend (a job past its timeout)."""
-    connection = psycopg2.connect(**connection_params)
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_cancel_backend(%s)", [backend_pid])
-    finally:
-        connection.close()
-
-
 def engine_connection_params(dbname):
     """libpq parameters for ``dbname``, as Odoo's own pool would connect."""
     return sql_db.connection_info_for(dbname)[1]
@@ -192,7 +181,9 @@ def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name
     try:
         params = engine_connection_params(dbname)
         connection = connect_engine(params, application_name)
-        watchdog = ExecutionWatchdog(partial(cancel_statement, params))
+        watchdog = ExecutionWatchdog(
+            partial(cancel_backend_statement, partial(psycopg2.connect, **params))
+        )
         with closing(connection):
             try:
                 report: ProcessingReport = process_due_jobs(

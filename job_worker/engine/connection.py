@@ -39,3 +39,18 @@ def rollback_quietly(connection) -> None:
     """Roll back after an error without hiding it: a broken connection cannot roll back."""
     with contextlib.suppress(psycopg2.Error):
         connection.rollback()
+
+
+def cancel_backend_statement(connect, backend_pid: int) -> None:
+    """Cancel the statement a PostgreSQL backend is running (a job past its timeout).
+
+    ``connect()`` opens a connection for the purpose, closed at once: the connections
+    that exist may be busy.
+    """
+    connection = connect()
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_cancel_backend(%s)", [backend_pid])
+    finally:
+        connection.close()

@@ -24,11 +24,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import psycopg2
 
 from .claim import ClaimedJob, claim_due_jobs
-from .connection import rollback_quietly
+from .connection import cancel_backend_statement, rollback_quietly
 from .execution import JobTransactionFactory, execute_claimed_job
 from .recovery import ORPHAN_GRACE_S, recover_orphaned_jobs
 from .schema import NOTIFY_CHANNEL
@@ -100,7 +101,9 @@ class Dispatcher:
         self._pipe_closed = False
         self._idle = threading.Condition(self._running_lock)
         self._threads: list[threading.Thread] = []
-        self._watchdog = ExecutionWatchdog(self._cancel_backend, self.config.default_timeout_s)
+        self._watchdog = ExecutionWatchdog(
+            partial(cancel_backend_statement, connect), self.config.default_timeout_s
+        )
         self._next_recovery = 0.0
 
     # -- public ------------------------------------------------------------------------
@@ -235,16 +238,6 @@ class Dispatcher:
             with contextlib.suppress(psycopg2.Error):
                 self._connection.close()
         self._connection = None
-
-    def _cancel_backend(self, pid: int) -> None:
-        """Cancel the running statement of a job's connection (a short-lived connection)."""
-        connection = self._connect()
-        try:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_cancel_backend(%s)", [pid])
-        finally:
-            connection.close()
 
     # -- worker threads ----------------------------------------------------------------
 
