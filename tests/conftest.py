@@ -22,6 +22,8 @@ if "job_worker" not in sys.modules:
     _addon_package.__path__ = [str(PROJECT_ROOT / "job_worker")]
     sys.modules["job_worker"] = _addon_package
 
+from dispatcher_processes import DispatcherProcesses, create_job_logs, drop_job_logs  # noqa: E402
+
 from job_worker.engine.schema import install_schema  # noqa: E402
 
 ADMIN_DATABASE = os.environ.get("JOB_WORKER_TEST_ADMIN_DB", "postgres")
@@ -111,3 +113,23 @@ def insert_job(cursor, **values):
         f"INSERT INTO queue_job ({columns}) VALUES ({placeholders}) RETURNING id", values
     )
     return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def job_logs(db):
+    """The attempt and execution logs that dispatcher children write, dropped afterwards."""
+    with db.cursor() as cursor:
+        create_job_logs(cursor)
+    yield
+    with db.cursor() as cursor:
+        drop_job_logs(cursor)
+
+
+@pytest.fixture
+def dispatchers(database, db, job_logs):
+    """Start dispatcher children; every one still alive is killed when the test ends."""
+    processes = DispatcherProcesses(database, db)
+    try:
+        yield processes
+    finally:
+        processes.close()

@@ -13,10 +13,7 @@ import time
 import pytest
 from conftest import insert_job
 from dispatcher_processes import (
-    DispatcherProcesses,
     attempts,
-    create_job_logs,
-    drop_job_logs,
     executions,
     is_connected,
     wait_until,
@@ -30,25 +27,6 @@ from job_worker.engine.recovery import recover_orphaned_jobs
 
 RECOVERER = "job_worker:test-recoverer"
 RECOVERY_GRACE_S = 0.5
-
-
-@pytest.fixture
-def job_logs(db):
-    with db.cursor() as cursor:
-        create_job_logs(cursor)
-    yield
-    with db.cursor() as cursor:
-        drop_job_logs(cursor)
-
-
-@pytest.fixture
-def dispatchers(database, db, job_logs):
-    """Start dispatcher children; every one still alive is killed when the test ends."""
-    processes = DispatcherProcesses(database, db)
-    try:
-        yield processes
-    finally:
-        processes.close()
 
 
 @pytest.fixture

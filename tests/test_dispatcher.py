@@ -10,10 +10,7 @@ import time
 import pytest
 from conftest import insert_job
 from dispatcher_processes import (
-    DispatcherProcesses,
     attempts,
-    create_job_logs,
-    drop_job_logs,
     executions,
     wait_until,
 )
@@ -23,25 +20,6 @@ from job_worker.engine.dispatcher import DispatcherConfig
 
 SETTLE_TIMEOUT_S = 10.0
 """How long a test waits for a job that should take a second or two to be settled."""
-
-
-@pytest.fixture
-def job_logs(db):
-    with db.cursor() as cursor:
-        create_job_logs(cursor)
-    yield
-    with db.cursor() as cursor:
-        drop_job_logs(cursor)
-
-
-@pytest.fixture
-def dispatchers(database, db, job_logs):
-    """Start dispatcher children; every one still alive is killed when the test ends."""
-    processes = DispatcherProcesses(database, db)
-    try:
-        yield processes
-    finally:
-        processes.close()
 
 
 def enqueue(db, method_name, *args, **values):
