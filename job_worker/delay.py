@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from odoo import fields
 
 from .engine.codec import dumps, dumps_tree, to_json_tree
+from .engine.schema import ROOT_CHANNEL
 from .engine.states import JobState
 from .serialization import codec_extensions
 
@@ -15,7 +16,6 @@ _logger = logging.getLogger(__name__)
 
 DEFAULT_PRIORITY = 10
 DEFAULT_MAX_RETRIES = 5
-DEFAULT_CHANNEL = "root"
 
 
 class DelayableRecordset:
@@ -113,7 +113,7 @@ def enqueue_job(delayable, method_name, args, kwargs):
         "max_retries": (
             DEFAULT_MAX_RETRIES if delayable.max_retries is None else delayable.max_retries
         ),
-        "channel": delayable.channel or job_function.channel or DEFAULT_CHANNEL,
+        "channel": delayable.channel or job_function.channel or ROOT_CHANNEL,
         "job_function_id": job_function.id,
         "identity_key": delayable.identity_key,
         "user_id": env.uid,

@@ -165,6 +165,12 @@ def engine_connection_params(dbname):
     return sql_db.connection_info_for(dbname)[1]
 
 
+def engine_application_name(role):
+    """``job_worker:<role>:<random>:<pid>``: unique to this connection's owner, as pids
+    repeat across hosts and containers, and telling an operator which process it is."""
+    return f"job_worker:{role}:{secrets.token_hex(4)}:{os.getpid()}"
+
+
 def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name=None):
     """Run due jobs of ``dbname`` in this process until none is due or a budget is spent.
 
@@ -172,9 +178,7 @@ def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name
     ``job_worker:process:<random>:<pid>``: pids repeat across hosts and containers),
     which owns the jobs while they run.
     """
-    application_name = (
-        application_name or f"job_worker:process:{secrets.token_hex(4)}:{os.getpid()}"
-    )
+    application_name = application_name or engine_application_name("process")
     current_thread = threading.current_thread()
     previous_dbname = getattr(current_thread, "dbname", None)
     current_thread.dbname = dbname
@@ -214,7 +218,8 @@ def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name
 def prune_finished_jobs_in_database(dbname):
     """Delete done and cancelled jobs of ``dbname`` past their channel's removal interval,
     in committed batches, through an engine connection; return how many."""
-    application_name = f"job_worker:housekeeping:{secrets.token_hex(4)}:{os.getpid()}"
-    connection = connect_engine(engine_connection_params(dbname), application_name)
+    connection = connect_engine(
+        engine_connection_params(dbname), engine_application_name("housekeeping")
+    )
     with closing(connection):
         return prune_finished_jobs(connection)

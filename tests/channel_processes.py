@@ -11,26 +11,17 @@ from ``clock_timestamp()``, so executions in every process are measured on one c
 """
 
 import os
-import sys
 import threading
 import time
-import types
 from contextlib import contextmanager
 from functools import partial
-from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+import engine_import  # noqa: F401  (before anything from job_worker)
+from psycopg_job_transaction import psycopg_transaction_factory
 
-if "job_worker" not in sys.modules:
-    _addon_package = types.ModuleType("job_worker")
-    _addon_package.__path__ = [str(PROJECT_ROOT / "job_worker")]
-    sys.modules["job_worker"] = _addon_package
-
-from psycopg_job_transaction import psycopg_transaction_factory  # noqa: E402
-
-from job_worker.engine.connection import connect_engine  # noqa: E402
-from job_worker.engine.dispatcher import Dispatcher, DispatcherConfig  # noqa: E402
-from job_worker.engine.processor import process_due_jobs  # noqa: E402
+from job_worker.engine.connection import connect_engine
+from job_worker.engine.dispatcher import Dispatcher, DispatcherConfig
+from job_worker.engine.processor import process_due_jobs
 
 START_TIMEOUT_S = 20.0
 """How long a child waits for the others (and the test) to be ready before giving up."""

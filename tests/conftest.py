@@ -5,26 +5,14 @@ These tests never skip when it is unreachable: they fail, loudly.
 """
 
 import os
-import sys
-import types
 import uuid
-from pathlib import Path
 
+import engine_import  # noqa: F401  (before anything from job_worker)
 import psycopg2
 import pytest
+from dispatcher_processes import DispatcherProcesses, create_job_logs, drop_job_logs
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-# Import the engine as ``job_worker.engine`` without running the addon's __init__ (which
-# imports Odoo): register a bare ``job_worker`` package pointing at the addon's folder.
-if "job_worker" not in sys.modules:
-    _addon_package = types.ModuleType("job_worker")
-    _addon_package.__path__ = [str(PROJECT_ROOT / "job_worker")]
-    sys.modules["job_worker"] = _addon_package
-
-from dispatcher_processes import DispatcherProcesses, create_job_logs, drop_job_logs  # noqa: E402
-
-from job_worker.engine.schema import install_schema  # noqa: E402
+from job_worker.engine.schema import install_schema
 
 ADMIN_DATABASE = os.environ.get("JOB_WORKER_TEST_ADMIN_DB", "postgres")
 

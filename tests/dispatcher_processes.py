@@ -21,28 +21,21 @@ import itertools
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 import types
-from contextlib import contextmanager
-from pathlib import Path
 
+import engine_import  # noqa: F401  (before anything from job_worker)
 import psycopg2
+from psycopg_job_transaction import (
+    PsycopgJobTransaction,
+    psycopg_transaction_factory,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-if "job_worker" not in sys.modules:
-    _addon_package = types.ModuleType("job_worker")
-    _addon_package.__path__ = [str(PROJECT_ROOT / "job_worker")]
-    sys.modules["job_worker"] = _addon_package
-
-from psycopg_job_transaction import JOB_APPLICATION_NAME, PsycopgJobTransaction  # noqa: E402
-
-from job_worker.engine import codec  # noqa: E402
-from job_worker.engine.connection import connect_engine  # noqa: E402
-from job_worker.engine.dispatcher import Dispatcher, DispatcherConfig  # noqa: E402
-from job_worker.engine.errors import CorruptJobDataError  # noqa: E402
+from job_worker.engine import codec
+from job_worker.engine.connection import connect_engine
+from job_worker.engine.dispatcher import Dispatcher, DispatcherConfig
+from job_worker.engine.errors import CorruptJobDataError
 
 DISPATCHER_NAME_PREFIX = "job_worker:test-dispatcher"
 START_TIMEOUT_S = 30.0
@@ -184,16 +177,7 @@ class DispatcherJobTransaction(PsycopgJobTransaction):
 def dispatcher_transaction_factory(database, job_functions=None):
     """Open each job's transaction on a connection of its own, closed after the job."""
     job_functions = JOB_FUNCTIONS if job_functions is None else job_functions
-
-    @contextmanager
-    def open_transaction(job):
-        connection = psycopg2.connect(dbname=database, application_name=JOB_APPLICATION_NAME)
-        try:
-            yield DispatcherJobTransaction(connection, job, job_functions)
-        finally:
-            connection.close()
-
-    return open_transaction
+    return psycopg_transaction_factory(database, job_functions, DispatcherJobTransaction)
 
 
 # -- the child process -------------------------------------------------------------------

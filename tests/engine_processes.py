@@ -6,19 +6,10 @@ module by name: it cannot rely on ``conftest.py`` having run, so it registers th
 engine.
 """
 
-import sys
-import types
-from pathlib import Path
+import engine_import  # noqa: F401  (before anything from job_worker)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-if "job_worker" not in sys.modules:
-    _addon_package = types.ModuleType("job_worker")
-    _addon_package.__path__ = [str(PROJECT_ROOT / "job_worker")]
-    sys.modules["job_worker"] = _addon_package
-
-from job_worker.engine.claim import claim_due_jobs  # noqa: E402
-from job_worker.engine.connection import connect_engine  # noqa: E402
+from job_worker.engine.claim import claim_due_jobs
+from job_worker.engine.connection import connect_engine
 
 START_TIMEOUT_S = 30.0
 

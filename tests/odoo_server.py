@@ -5,7 +5,7 @@ import subprocess
 import uuid
 
 import pytest
-from conftest import PROJECT_ROOT
+from engine_import import PROJECT_ROOT
 
 ODOO_PYTHON = os.environ.get("ODOO_PYTHON")
 ODOO_ADDONS_PATH = os.environ.get("ODOO_ADDONS_PATH")

@@ -54,18 +54,20 @@ class PsycopgJobTransaction:
         self.connection.rollback()
 
 
-def psycopg_transaction_factory(database, job_functions):
+def psycopg_transaction_factory(database, job_functions, transaction_class=None):
     """A :data:`~job_worker.engine.execution.JobTransactionFactory` running ``job_functions``.
 
     Each job gets a new connection, closed when its block ends: whatever it did not
-    commit is rolled back.
+    commit is rolled back. ``transaction_class`` (default :class:`PsycopgJobTransaction`)
+    wraps it.
     """
+    transaction_class = transaction_class or PsycopgJobTransaction
 
     @contextmanager
     def open_transaction(job):
         connection = psycopg2.connect(dbname=database, application_name=JOB_APPLICATION_NAME)
         try:
-            yield PsycopgJobTransaction(connection, job, job_functions)
+            yield transaction_class(connection, job, job_functions)
         finally:
             connection.close()
 

@@ -41,6 +41,7 @@ class JobWatch:
     job: ClaimedJob
     thread_id: int
     backend_pid: int | None
+    timeout_s: float | None
     deadline: float | None
     interruption: BaseException | None = None
     _raised_in_thread: bool = field(default=False, repr=False)
@@ -67,11 +68,12 @@ class ExecutionWatchdog:
     @contextmanager
     def watch(self, job: ClaimedJob, transaction):
         """The :data:`~.execution.JobWatcher`: watch ``job`` while the block runs."""
-        timeout_s = job.timeout_s if job.timeout_s else self.default_timeout_s
+        timeout_s = job.timeout_s or self.default_timeout_s
         entry = JobWatch(
             job=job,
             thread_id=threading.get_ident(),
             backend_pid=getattr(transaction, "backend_pid", None),
+            timeout_s=timeout_s,
             deadline=time.monotonic() + timeout_s if timeout_s else None,
         )
         with self._condition:
@@ -123,10 +125,9 @@ class ExecutionWatchdog:
                     if entry.interruption is None and entry.deadline and entry.deadline <= now
                 ]
                 for entry in expired:
-                    timeout_s = entry.job.timeout_s or self.default_timeout_s
                     self._mark_interrupted(
                         entry,
-                        JobTimeoutError(f"job ran past its timeout of {timeout_s} s"),
+                        JobTimeoutError(f"job ran past its timeout of {entry.timeout_s} s"),
                     )
                 deadlines = [
                     entry.deadline

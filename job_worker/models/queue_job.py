@@ -5,6 +5,7 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
+from ..delay import DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY
 from ..engine.schema import ROOT_CHANNEL, apply_runtime_schema
 from ..engine.states import JobState
 from ..fields import JobSerialized
@@ -60,7 +61,7 @@ class QueueJob(models.Model):
     state = fields.Selection(
         STATE_SELECTION, required=True, readonly=True, index=True, default=JobState.PENDING.value
     )
-    priority = fields.Integer(required=True, default=10, help="Lower runs first.")
+    priority = fields.Integer(required=True, default=DEFAULT_PRIORITY, help="Lower runs first.")
     eta = fields.Datetime(string="Execute only after", help="The job never starts before.")
     retry = fields.Integer(
         string="Current try",
@@ -70,9 +71,9 @@ class QueueJob(models.Model):
         help="Attempts made so far, counted when the job starts.",
     )
     max_retries = fields.Integer(
-        required=True, default=5, help="Attempts allowed; 0 means no limit."
+        required=True, default=DEFAULT_MAX_RETRIES, help="Attempts allowed; 0 means no limit."
     )
-    channel = fields.Char(required=True, default="root", index=True)
+    channel = fields.Char(required=True, default=ROOT_CHANNEL, index=True)
     job_function_id = fields.Many2one("queue.job.function", string="Job Function", readonly=True)
     identity_key = fields.Char(readonly=True)
     dependency_ids = fields.Many2many(

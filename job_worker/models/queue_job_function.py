@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..engine.retry import RetryPatternError, parse_retry_pattern
+from ..engine.schema import ROOT_CHANNEL
 
 
 class QueueJobFunction(models.Model):
@@ -19,7 +20,7 @@ class QueueJobFunction(models.Model):
     name = fields.Char(compute="_compute_name", store=True, readonly=True, index=True)
     model_id = fields.Many2one("ir.model", string="Model", required=True, ondelete="cascade")
     method = fields.Char(required=True)
-    channel = fields.Char(required=True, default="root")
+    channel = fields.Char(required=True, default=ROOT_CHANNEL)
     retry_pattern = fields.Text(
         help='When to try again, as JSON: {"<from attempt>": seconds or [min, max]}, e.g. '
         '{"1": 10, "5": 60, "10": [300, 900]}. Empty: 10 minutes.'
