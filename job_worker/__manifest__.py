@@ -29,6 +29,7 @@ Background jobs for Odoo 19 stored in PostgreSQL and run in-process.
         "views/queue_job_function_views.xml",
         "views/job_worker_menus.xml",
     ],
+    "post_load": "install_server_hooks",
     "uninstall_hook": "drop_engine_objects",
     "installable": True,
     "application": False,

@@ -6,8 +6,6 @@ method called on its decoded records and arguments.
 """
 
 import logging
-import os
-import secrets
 import threading
 from contextlib import closing, contextmanager
 from functools import partial
@@ -18,7 +16,11 @@ from odoo.modules.registry import Registry
 from odoo.tools import SQL
 
 from .engine.codec import loads
-from .engine.connection import cancel_backend_statement, connect_engine
+from .engine.connection import (
+    cancel_backend_statement,
+    connect_engine,
+    engine_application_name,
+)
 from .engine.errors import CorruptJobDataError, JobInterruptedError
 from .engine.housekeeping import prune_finished_jobs
 from .engine.processor import ProcessingReport, process_due_jobs
@@ -145,17 +147,39 @@ class OdooJobTransaction:
         self.cursor.close()
 
 
+@contextmanager
+def thread_serving(dbname):
+    """Name ``dbname`` on the current thread while the block runs: Odoo's log lines show
+    it, as they do for requests and crons."""
+    current_thread = threading.current_thread()
+    previous_dbname = getattr(current_thread, "dbname", None)
+    current_thread.dbname = dbname
+    try:
+        yield
+    finally:
+        if previous_dbname is None:
+            del current_thread.dbname
+        else:
+            current_thread.dbname = previous_dbname
+
+
 def odoo_transaction_factory(dbname):
-    """The engine's :data:`JobTransactionFactory` for jobs of ``dbname``."""
-    registry = Registry(dbname).check_signaling()
+    """The engine's :data:`JobTransactionFactory` for jobs of ``dbname``.
+
+    Each job gets the registry as it is now (``check_signaling``): a long-running leader
+    picks up modules upgraded and caches invalidated by other processes. The job's
+    thread carries the database's name, for Odoo's log lines.
+    """
 
     @contextmanager
     def open_transaction(job):
-        transaction = OdooJobTransaction(registry, job)
-        try:
-            yield transaction
-        finally:
-            transaction.close()
+        registry = Registry(dbname).check_signaling()
+        with thread_serving(dbname):
+            transaction = OdooJobTransaction(registry, job)
+            try:
+                yield transaction
+            finally:
+                transaction.close()
 
     return open_transaction
 
@@ -163,12 +187,6 @@ def odoo_transaction_factory(dbname):
 def engine_connection_params(dbname):
     """libpq parameters for ``dbname``, as Odoo's own pool would connect."""
     return sql_db.connection_info_for(dbname)[1]
-
-
-def engine_application_name(role):
-    """``job_worker:<role>:<random>:<pid>``: unique to this connection's owner, as pids
-    repeat across hosts and containers, and telling an operator which process it is."""
-    return f"job_worker:{role}:{secrets.token_hex(4)}:{os.getpid()}"
 
 
 def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name=None):
@@ -179,10 +197,7 @@ def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name
     which owns the jobs while they run.
     """
     application_name = application_name or engine_application_name("process")
-    current_thread = threading.current_thread()
-    previous_dbname = getattr(current_thread, "dbname", None)
-    current_thread.dbname = dbname
-    try:
+    with thread_serving(dbname):
         params = engine_connection_params(dbname)
         connection = connect_engine(params, application_name)
         watchdog = ExecutionWatchdog(
@@ -199,11 +214,6 @@ def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name
                 )
             finally:
                 watchdog.close()
-    finally:
-        if previous_dbname is None:
-            del current_thread.dbname
-        else:
-            current_thread.dbname = previous_dbname
     _logger.debug(
         "processed %d job(s) of %s in %.2fs: %d done, %d failed",
         report.processed,

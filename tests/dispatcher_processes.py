@@ -70,7 +70,8 @@ def drop_job_logs(cursor):
 _attempt_log = types.SimpleNamespace(connection=None, lock=threading.Lock())
 
 
-def _open_attempt_log(database):
+def open_attempt_log(database):
+    """Open the child's autocommit connection for :func:`record_attempt`."""
     connection = psycopg2.connect(dbname=database, application_name="job_worker:test-attempt-log")
     connection.autocommit = True
     _attempt_log.connection = connection
@@ -185,7 +186,7 @@ def dispatcher_transaction_factory(database, job_functions=None):
 
 def run_dispatcher(database, application_name, config):
     """The child's main: run a dispatcher named ``application_name`` until SIGTERM."""
-    _open_attempt_log(database)
+    open_attempt_log(database)
     dispatcher = Dispatcher(
         connect=lambda: connect_engine({"dbname": database}, application_name),
         open_transaction=dispatcher_transaction_factory(database),

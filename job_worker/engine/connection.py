@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 
 import psycopg2
 import psycopg2.extensions
@@ -33,6 +35,12 @@ def connect_engine(connection_params: dict, application_name: str):
     )
     connection.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED)
     return connection
+
+
+def engine_application_name(role: str) -> str:
+    """``job_worker:<role>:<random>:<os pid>``: unique to one owner of jobs, as pids repeat
+    across hosts and containers, and telling an operator which process it is."""
+    return f"job_worker:{role}:{secrets.token_hex(4)}:{os.getpid()}"
 
 
 def rollback_quietly(connection) -> None:

@@ -31,6 +31,7 @@ import psycopg2
 from .claim import ClaimedJob, claim_due_jobs
 from .connection import cancel_backend_statement, rollback_quietly
 from .execution import JobTransactionFactory, execute_claimed_job
+from .job_slots import JobSlots
 from .recovery import ORPHAN_GRACE_S, recover_orphaned_jobs
 from .schema import NOTIFY_CHANNEL
 from .sql import load_query
@@ -78,6 +79,9 @@ class Dispatcher:
     ``connect()`` opens the engine connection (see :func:`~.connection.connect_engine`);
     its ``application_name`` must be unique to this process. ``open_transaction`` runs a
     job (see :mod:`.execution`). ``on_outcome`` is called after each job, from its thread.
+    ``may_claim()``, asked before every claim, lets an elected leader stop claiming the
+    moment it learns it no longer leads, before it is stopped. ``job_slots``, shared by
+    a process's dispatchers, bounds the jobs they run at once all together.
     """
 
     def __init__(
@@ -86,11 +90,15 @@ class Dispatcher:
         open_transaction: JobTransactionFactory,
         config: DispatcherConfig | None = None,
         on_outcome: Callable[[object], None] | None = None,
+        may_claim: Callable[[], bool] | None = None,
+        job_slots: JobSlots | None = None,
     ):
         self.config = config or DispatcherConfig()
         self._connect = connect
         self._open_transaction = open_transaction
         self._on_outcome = on_outcome
+        self._may_claim = may_claim or (lambda: True)
+        self._job_slots = job_slots or JobSlots(self.config.max_workers)
         self._connection = None
         self._stopping = threading.Event()
         self._wake_read, self._wake_write = os.pipe()
@@ -160,8 +168,12 @@ class Dispatcher:
                 if timer_at is not None and time.monotonic() >= timer_at:
                     claim_needed, timer_at = True, None
                 free = self.config.max_workers - self.running_jobs
-                if claim_needed and free > 0:
-                    claimed = claim_due_jobs(connection, free)
+                # With no job slot free (jobs of other databases hold the process's
+                # slots), the claim stays needed: tried again when a job ends, at the
+                # latest at the next recovery tick.
+                slots = self._job_slots.reserve(free) if claim_needed and free > 0 else 0
+                if slots and self._may_claim():
+                    claimed = self._claim(connection, slots)
                     for job in claimed:
                         with self._running_lock:
                             self._running += 1
@@ -170,11 +182,22 @@ class Dispatcher:
                     if claimed:
                         continue  # more may be due: claim again while threads are free
                     claim_needed, timer_at = False, self._next_wakeup(connection)
+                elif slots:
+                    self._job_slots.release(slots)
                 timeout = self._until_recovery()
                 if timer_at is not None:
                     timeout = min(timeout, timer_at - time.monotonic())
                 if self._wait(selector, connection, timeout):
                     claim_needed = True
+
+    def _claim(self, connection, slots: int) -> list[ClaimedJob]:
+        """Claim up to ``slots`` jobs on reserved job slots; give back those not filled."""
+        claimed = []
+        try:
+            claimed = claim_due_jobs(connection, slots)
+        finally:
+            self._job_slots.release(slots - len(claimed))
+        return claimed
 
     def _wait(self, selector, connection, timeout_s: float) -> bool:
         """Sleep until a notification, a finished job, or the timeout; tell which."""
@@ -265,6 +288,7 @@ class Dispatcher:
                     self._running -= 1
                     self._in_flight.discard(job.id)
                     self._idle.notify_all()
+                self._job_slots.release()
                 self._wake()
             if outcome is not None and self._on_outcome is not None:
                 try:

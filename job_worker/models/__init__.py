@@ -5,3 +5,4 @@ from . import base
 from . import queue_job_channel
 from . import queue_job_function
 from . import queue_job
+from . import ir_http

@@ -15,6 +15,7 @@ from ..processing import (
     process_due_jobs_in_database,
     prune_finished_jobs_in_database,
 )
+from ..runner_status import runner_status
 
 _logger = logging.getLogger(__name__)
 
@@ -177,5 +178,36 @@ class QueueJob(models.Model):
                 "message": message,
                 "type": "warning" if report.failed else "success",
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    @api.model
+    def get_runner_status(self):
+        """Who runs this database's jobs: candidates, leader, this worker's role and why
+        (see :func:`~odoo.addons.job_worker.runner_status.runner_status`)."""
+        if not self.env.user.has_group("job_worker.group_queue_job_manager"):
+            raise AccessError(self.env._("Only Job Queue Managers may see the runner status."))
+        return runner_status(self.env.cr)
+
+    @api.model
+    def action_show_runner_status(self):
+        """Show the runner status in a notification."""
+        status = self.get_runner_status()
+        own = status["this_process"]
+        message = self.env._(
+            "%(summary)s. This worker (pid %(pid)s): %(role)s, %(reason)s.",
+            summary=status["summary"],
+            pid=own["pid"],
+            role=own["role"],
+            reason=own["reason"],
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Job runner status"),
+                "message": message,
+                "type": "info" if status["leader"] else "warning",
+                "sticky": True,
             },
         }

@@ -1,0 +1,56 @@
+"""The databases an embedded runner serves: those this server would serve (``db_name``,
+``dbfilter``) that have ``job_worker`` installed."""
+
+import logging
+from contextlib import closing
+
+import psycopg2
+from odoo import http, sql_db
+from odoo.service import db as db_service
+from odoo.tools import config
+
+_logger = logging.getLogger(__name__)
+
+_host_filter_reported = False
+
+
+def list_served_databases() -> list[str]:
+    """Databases of this server that have ``job_worker`` installed, by name."""
+    names = db_service.list_dbs(force=True)
+    dbfilter = config["dbfilter"]
+    if dbfilter and ("%h" in dbfilter or "%d" in dbfilter):
+        # The filter depends on each request's host, which a background thread has not:
+        # serve the databases the server lists (restricted to db_name when it is set).
+        _report_host_filter_once(dbfilter)
+        if config["db_name"]:
+            names = sorted(set(config["db_name"]).intersection(names))
+    else:
+        names = http.db_filter(names, host="")
+    return [name for name in names if has_job_worker_installed(name)]
+
+
+def has_job_worker_installed(dbname: str) -> bool:
+    """Whether ``dbname`` is an Odoo database where ``job_worker`` is installed (not
+    being installed or upgraded by another process)."""
+    try:
+        with closing(sql_db.db_connect(dbname).cursor()) as cursor:
+            cursor.execute("SELECT to_regclass('ir_module_module') IS NOT NULL")
+            if not cursor.fetchone()[0]:
+                return False
+            cursor.execute("SELECT state FROM ir_module_module WHERE name = 'job_worker'")
+            row = cursor.fetchone()
+    except psycopg2.Error:
+        return False
+    return bool(row) and row[0] == "installed"
+
+
+def _report_host_filter_once(dbfilter):
+    global _host_filter_reported
+    if not _host_filter_reported:
+        _host_filter_reported = True
+        _logger.info(
+            "job_worker: dbfilter %r depends on the request's host; the runner serves every "
+            "listed database that has job_worker installed%s",
+            dbfilter,
+            " among db_name" if config["db_name"] else "",
+        )
