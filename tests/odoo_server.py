@@ -1,6 +1,8 @@
 """Running a real Odoo 19 from the tests: ODOO_PYTHON and ODOO_ADDONS_PATH name it."""
 
 import os
+import signal
+import socket
 import subprocess
 import uuid
 
@@ -16,8 +18,13 @@ requires_odoo = pytest.mark.skipif(
 )
 
 
+TEST_ADDONS = PROJECT_ROOT / "tests" / "addons"
+"""Addons only the end-to-end tests install (jobs that record their executions)."""
+ODOO_BIN = PROJECT_ROOT / "scripts" / "odoo-bin"
+
+
 def addons_path():
-    return f"{ODOO_ADDONS_PATH},{PROJECT_ROOT}"
+    return f"{ODOO_ADDONS_PATH},{PROJECT_ROOT},{TEST_ADDONS}"
 
 
 def odoo(*arguments, stdin=None, timeout=300):
@@ -58,3 +65,59 @@ def shell(database, script):
             f"{process.stderr[-3000:]}"
         )
     return process.stdout
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class OdooServer:
+    """A long-running ``odoo-bin`` server process on 127.0.0.1, logging to a file."""
+
+    def __init__(self, database, log_path, *arguments):
+        self.log_path = log_path
+        self.port = free_port()
+        self._log = open(log_path, "w")  # noqa: SIM115  (closed in stop/kill)
+        self.process = subprocess.Popen(
+            [
+                ODOO_PYTHON,
+                str(ODOO_BIN),
+                "-d",
+                database,
+                f"--addons-path={addons_path()}",
+                "--http-interface=127.0.0.1",
+                f"--http-port={self.port}",
+                f"--gevent-port={free_port()}",
+                "--log-level=info",
+                *arguments,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def log(self):
+        """What the server logged so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout_s=60):
+        """SIGTERM, as an operator's stop; return the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout_s)
+        finally:
+            self._log.close()
+
+    def kill(self):
+        """SIGKILL the server's own process (a prefork master's workers are its children)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(30)
+        self._log.close()

@@ -1,0 +1,1 @@
+from . import job_worker_e2e_execution
