@@ -123,7 +123,13 @@ def _election_rows(cursor) -> list[tuple[str, bool, bool]]:
 
 
 def list_candidates(cursor) -> list[CandidateName]:
-    """The candidates of the cursor's database, leader first (for a status report)."""
+    """The candidates of the cursor's database, leader first (for a status report).
+
+    The statistics snapshot is cleared first: within a transaction, PostgreSQL keeps
+    showing the ``pg_stat_activity`` it read first, and the caller's transaction may
+    have read it already.
+    """
+    cursor.execute("SELECT pg_stat_clear_snapshot()")
     candidates = []
     for name, _, joining in _election_rows(cursor):
         if joining:
