@@ -23,7 +23,7 @@ fi
 cat <<MSG
 serve: Odoo at http://127.0.0.1:$port (database $database, login admin, password admin).
 serve: enqueue jobs from a shell:  $ODOO_PYTHON -m odoo shell -d $database --addons-path=$addons_path
-serve: then Job Queue > Jobs shows them; "Process due jobs now" runs the due ones.
+serve: then Job Queue > Jobs shows them: the server's runner runs them as they come due.
 MSG
 exec "$ODOO_PYTHON" -m odoo -d "$database" --addons-path="$addons_path" \
     --load=base,web,job_worker --http-interface=127.0.0.1 --http-port="$port" \
