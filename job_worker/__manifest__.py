@@ -27,6 +27,7 @@ Background jobs for Odoo 19 stored in PostgreSQL and run in-process.
         "data/job_worker_cron.xml",
         "views/queue_job_views.xml",
         "views/queue_job_function_views.xml",
+        "views/res_config_settings_views.xml",
         "views/job_worker_menus.xml",
     ],
     "post_load": "install_server_hooks",

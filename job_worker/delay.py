@@ -120,12 +120,14 @@ def enqueue_job(delayable, method_name, args, kwargs):
         "company_id": env.company.id,
         "date_created": fields.Datetime.now(),
     }
-    return (
+    job = (
         env["queue.job"]
         .sudo()
         .with_context(mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True)
         .create(values)
     )
+    job._schedule_processing_at([values["eta"] or values["date_created"]])
+    return job
 
 
 def _bind_arguments(method, func_name, args, kwargs):

@@ -64,15 +64,21 @@ def warn_once_if_not_server_wide() -> None:
     _logger.warning("job_worker runner: %s", NOT_SERVER_WIDE)
 
 
-def start_embedded_runner(process_kind: str) -> None:
-    """Decide whether this process is a candidate, log why, and start its runner if so.
+def start_embedded_runner(process_kind: str) -> bool:
+    """Decide whether this process is a candidate, log why, and start its runner if so;
+    return whether a runner runs in this process.
 
     ``process_kind`` names the process for the log (a prefork HTTP worker, a threaded
-    server). Called once per process, after fork; a second call does nothing.
+    server). Called once per process, after fork; a later call only starts the runner
+    again should its thread have stopped.
     """
     with _process.lock:
         if _process.pid == os.getpid():
-            return
+            runner = _process.runner
+            if runner is None or runner.is_running:
+                return runner is not None
+            _logger.warning("job_worker runner: its thread had stopped; starting it again")
+            runner.stop(timeout_s=_process.config.shutdown_grace + 5.0)
         _process.pid = os.getpid()
         _process.kind = process_kind
         runner_config, problems = parse_runner_config(read_job_worker_section(), os.environ)
@@ -88,7 +94,7 @@ def start_embedded_runner(process_kind: str) -> None:
                 os.getpid(),
                 activation.reason,
             )
-            return
+            return False
         _logger.info(
             "job_worker runner: candidate in this %s (pid %d): %s; up to %d job(s) at once, "
             "leader check every %gs, databases listed every %gs",
@@ -106,6 +112,7 @@ def start_embedded_runner(process_kind: str) -> None:
             transaction_factory=odoo_transaction_factory,
         )
         _process.runner.start()
+        return True
 
 
 def stop_embedded_runner() -> None:

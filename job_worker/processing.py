@@ -189,8 +189,11 @@ def engine_connection_params(dbname):
     return sql_db.connection_info_for(dbname)[1]
 
 
-def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name=None):
-    """Run due jobs of ``dbname`` in this process until none is due or a budget is spent.
+def process_due_jobs_in_database(
+    dbname, max_jobs, max_seconds, application_name=None, only_job_ids=None
+):
+    """Run due jobs of ``dbname`` in this process until none is due or a budget is spent
+    (only those of ``only_job_ids``, when given).
 
     Claims through a dedicated engine connection named ``application_name`` (by default
     ``job_worker:process:<random>:<pid>``: pids repeat across hosts and containers),
@@ -211,6 +214,7 @@ def process_due_jobs_in_database(dbname, max_jobs, max_seconds, application_name
                     max_jobs,
                     max_seconds,
                     watchdog.watch,
+                    only_job_ids,
                 )
             finally:
                 watchdog.close()

@@ -11,6 +11,11 @@ from odoo.tools import config
 
 _logger = logging.getLogger(__name__)
 
+RUNNER_PARAMETER = "job_worker.runner"
+"""``ir.config_parameter``: ``disabled`` keeps every worker from leading the database."""
+RUNNER_ENABLED = "enabled"
+RUNNER_DISABLED = "disabled"
+
 _host_filter_reported = False
 
 
@@ -26,22 +31,30 @@ def list_served_databases() -> list[str]:
             names = sorted(set(config["db_name"]).intersection(names))
     else:
         names = http.db_filter(names, host="")
-    return [name for name in names if has_job_worker_installed(name)]
+    return [name for name in names if has_job_worker_installed(name, for_runner=True)]
 
 
-def has_job_worker_installed(dbname: str) -> bool:
+def has_job_worker_installed(dbname: str, for_runner: bool = False) -> bool:
     """Whether ``dbname`` is an Odoo database where ``job_worker`` is installed (not
-    being installed or upgraded by another process)."""
+    being installed or upgraded by another process); with ``for_runner``, also whether
+    its embedded runner is enabled (Job Queue > Settings)."""
     try:
         with closing(sql_db.db_connect(dbname).cursor()) as cursor:
             cursor.execute("SELECT to_regclass('ir_module_module') IS NOT NULL")
             if not cursor.fetchone()[0]:
                 return False
-            cursor.execute("SELECT state FROM ir_module_module WHERE name = 'job_worker'")
+            cursor.execute(
+                "SELECT module.state,"
+                " (SELECT value FROM ir_config_parameter WHERE key = %s)"
+                " FROM ir_module_module AS module WHERE module.name = 'job_worker'",
+                [RUNNER_PARAMETER],
+            )
             row = cursor.fetchone()
     except psycopg2.Error:
         return False
-    return bool(row) and row[0] == "installed"
+    if not row or row[0] != "installed":
+        return False
+    return not (for_runner and row[1] == RUNNER_DISABLED)
 
 
 def _report_host_filter_once(dbfilter):

@@ -81,6 +81,20 @@ def _start_in_threaded_server():
     start_embedded_runner("threaded server")
 
 
+def ensure_runner_started():
+    """Start this process's runner if it should have one and has none running (a
+    keep-alive request reaching a worker just woken, or whose runner died); return
+    whether a runner runs here now."""
+    if not _hooks_installed or _is_one_off_run() or not config["http_enable"]:
+        return False
+    server = odoo_server.server
+    if isinstance(server, odoo_server.ThreadedServer):
+        return start_embedded_runner("threaded server")
+    if isinstance(server, odoo_server.PreforkServer):
+        return start_embedded_runner("prefork HTTP worker")
+    return False
+
+
 def _is_one_off_run():
     """Test runs and ``--stop-after-init`` runs (installs, upgrades) never run jobs."""
     return bool(config["test_enable"] or config["stop_after_init"] or odoo_module.current_test)

@@ -140,6 +140,29 @@ def test_a_claim_takes_at_most_its_batch_size(db, claimer):
     )
 
 
+def test_a_claim_restricted_to_some_jobs_takes_only_those_and_only_when_due(db, claimer):
+    with db.cursor() as cursor:
+        first = insert_job(cursor, priority=1)
+        chosen = insert_job(cursor, priority=20)
+        chosen_later = insert_job(cursor, priority=20, eta=datetime.datetime(2999, 1, 1))
+
+    claimed = claim_due_jobs(claimer, 5, only_job_ids=[chosen, chosen_later])
+
+    assert [job.id for job in claimed] == [chosen]  # not the better-ranked other one
+    assert claim_due_jobs(claimer, 5, only_job_ids=[]) == []
+    assert [job.id for job in claim_due_jobs(claimer, 5)] == [first]  # restriction is gone
+
+
+def test_a_claim_restricted_to_some_jobs_still_holds_the_channel_capacity(db, claimer):
+    with db.cursor() as cursor:
+        cursor.execute("UPDATE queue_job_channel SET capacity = 1 WHERE parent_id IS NULL")
+        running = insert_job(cursor)
+        chosen = insert_job(cursor)
+    assert [job.id for job in claim_due_jobs(claimer, 1)] == [running]
+
+    assert claim_due_jobs(claimer, 1, only_job_ids=[chosen]) == []
+
+
 @pytest.mark.parametrize("batch_size", [0, -1])
 def test_a_batch_size_below_one_is_refused(db, claimer, batch_size):
     with db.cursor() as cursor:

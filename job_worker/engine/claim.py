@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from .connection import rollback_quietly
@@ -79,24 +80,37 @@ _CLAIM_TRANSACTION = ";\n".join(
 )
 
 
-def claim_due_jobs(connection, batch_size: int) -> list[ClaimedJob]:
+ONLY_JOB_IDS_SETTING = "job_worker.only_job_ids"
+"""The transaction setting that restricts a claim to some jobs (read by the claim)."""
+
+
+def claim_due_jobs(
+    connection, batch_size: int, only_job_ids: Collection[int] | None = None
+) -> list[ClaimedJob]:
     """Claim up to ``batch_size`` due jobs for ``connection`` and commit the claim.
 
     Channel pauses, capacities, sequential channels and rate limits hold across every
     processor: claims serialize on a lock of the root channel, taken first. The claimed
     jobs are ``started``, owned by the connection's ``application_name`` and have their
     attempt counted. ``connection`` is a READ COMMITTED psycopg2 connection that is not
-    in a transaction (see :func:`~.connection.connect_engine`).
+    in a transaction (see :func:`~.connection.connect_engine`). ``only_job_ids`` restricts
+    the claim to those jobs (still only when due, and within every channel's limits).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    round_trip = _CLAIM_TRANSACTION.format(statement=claim_statement_name(batch_size))
+    if only_job_ids is not None:
+        ids = ",".join(str(int(job_id)) for job_id in only_job_ids)
+        round_trip = (
+            f"SELECT set_config('{ONLY_JOB_IDS_SETTING}', '{{{ids}}}', true);\n{round_trip}"
+        )
     try:
         with connection.cursor() as cursor:
             prepared = _prepared_batch_sizes.setdefault(connection, set())
             if batch_size not in prepared:
                 prepare_claim_statement(cursor, batch_size)
                 prepared.add(batch_size)
-            cursor.execute(_CLAIM_TRANSACTION.format(statement=claim_statement_name(batch_size)))
+            cursor.execute(round_trip)
             rows = cursor.fetchall()
     except BaseException:
         rollback_quietly(connection)

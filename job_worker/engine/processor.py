@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from .claim import claim_due_jobs, release_claimed_jobs
@@ -58,6 +59,7 @@ def process_due_jobs(
     max_jobs: int,
     max_seconds: float,
     watch: JobWatcher = unwatched,
+    only_job_ids: Collection[int] | None = None,
 ) -> ProcessingReport:
     """Claim and run due jobs until none is due, ``max_jobs`` ran, or ``max_seconds`` passed.
 
@@ -65,7 +67,8 @@ def process_due_jobs(
     becomes the jobs' owner and must stay open while they run). Orphaned jobs are
     recovered first. Jobs claimed but not started when the time budget runs out are
     released, their attempt not counted. ``watch`` interrupts jobs past their timeout
-    (see :class:`~.timeouts.ExecutionWatchdog`).
+    (see :class:`~.timeouts.ExecutionWatchdog`). ``only_job_ids``: run only those jobs
+    ("run now" on selected jobs), under the same limits.
     """
     if max_jobs < 1:
         raise ValueError(f"max_jobs must be at least 1, got {max_jobs}")
@@ -76,7 +79,9 @@ def process_due_jobs(
     report = ProcessingReport()
     recover_orphaned_jobs(connection)
     while report.processed < max_jobs and time.monotonic() < deadline:
-        claimed = claim_due_jobs(connection, min(CLAIM_BATCH_SIZE, max_jobs - report.processed))
+        claimed = claim_due_jobs(
+            connection, min(CLAIM_BATCH_SIZE, max_jobs - report.processed), only_job_ids
+        )
         if not claimed:
             break
         _run_claimed_batch(claimed, connection, open_transaction, watch, deadline, report)

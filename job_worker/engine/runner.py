@@ -54,6 +54,12 @@ class CandidateRunner:
         )
         self._thread.start()
 
+    @property
+    def is_running(self) -> bool:
+        """Whether the runner serves its databases (started, not stopped, thread alive)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive() and not self._stopping.is_set()
+
     def check_databases_now(self) -> None:
         """List the databases again without waiting for the interval."""
         self._recheck.set()

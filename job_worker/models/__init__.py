@@ -6,3 +6,5 @@ from . import queue_job_channel
 from . import queue_job_function
 from . import queue_job
 from . import ir_http
+from . import res_config_settings
+from . import queue_job_processing_actions

@@ -3,19 +3,12 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 
 from ..delay import DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY
 from ..engine.schema import ROOT_CHANNEL, apply_runtime_schema
 from ..engine.states import JobState
 from ..fields import JobSerialized
-from ..processing import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_MAX_SECONDS,
-    process_due_jobs_in_database,
-    prune_finished_jobs_in_database,
-)
-from ..runner_status import runner_status
+from ..processing import prune_finished_jobs_in_database
 
 _logger = logging.getLogger(__name__)
 
@@ -145,69 +138,20 @@ class QueueJob(models.Model):
         )
 
     @api.model
+    def _schedule_processing_at(self, due_moments):
+        """Extension point: jobs written in this transaction become due at ``due_moments``
+        (naive UTC datetimes; a moment already past means now).
+
+        :func:`~odoo.addons.job_worker.delay.enqueue_job` calls it for every job it stores.
+        The embedded runner needs nothing more (the database notifies it when the
+        transaction commits), so it does nothing here; a processor that must be
+        scheduled ahead, such as ``job_worker_cron``'s scheduled action, overrides it.
+        """
+
+    @api.model
     def _prune_finished_jobs(self):
         """Delete done and cancelled jobs older than their channel's removal interval, in
         batches (the scheduled action "Job Queue: delete finished jobs")."""
         deleted = prune_finished_jobs_in_database(self.env.cr.dbname)
         _logger.info("deleted %d finished job(s) past their channel's removal interval", deleted)
         return deleted
-
-    @api.model
-    def action_process_due_jobs(self):
-        """Run a bounded batch of due jobs now, in this request, and report the counts.
-
-        For Job Queue Managers only: a method of a model is callable by any logged-in
-        user, so the group is checked here, not only on the button.
-        """
-        if not self.env.user.has_group("job_worker.group_queue_job_manager"):
-            raise AccessError(self.env._("Only Job Queue Managers may process jobs."))
-        report = process_due_jobs_in_database(
-            self.env.cr.dbname, max_jobs=DEFAULT_BATCH_SIZE, max_seconds=DEFAULT_MAX_SECONDS
-        )
-        message = self.env._(
-            "%(processed)s job(s) processed: %(done)s done, %(failed)s failed.",
-            processed=report.processed,
-            done=report.done,
-            failed=report.failed,
-        )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Due jobs processed"),
-                "message": message,
-                "type": "warning" if report.failed else "success",
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
-
-    @api.model
-    def get_runner_status(self):
-        """Who runs this database's jobs: candidates, leader, this worker's role and why
-        (see :func:`~odoo.addons.job_worker.runner_status.runner_status`)."""
-        if not self.env.user.has_group("job_worker.group_queue_job_manager"):
-            raise AccessError(self.env._("Only Job Queue Managers may see the runner status."))
-        return runner_status(self.env.cr)
-
-    @api.model
-    def action_show_runner_status(self):
-        """Show the runner status in a notification."""
-        status = self.get_runner_status()
-        own = status["this_process"]
-        message = self.env._(
-            "%(summary)s. This worker (pid %(pid)s): %(role)s, %(reason)s.",
-            summary=status["summary"],
-            pid=own["pid"],
-            role=own["role"],
-            reason=own["reason"],
-        )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Job runner status"),
-                "message": message,
-                "type": "info" if status["leader"] else "warning",
-                "sticky": True,
-            },
-        }

@@ -109,7 +109,8 @@ open_name AS (
 --    index per name. Jobs whose ETA is still ahead are never taken. (The limit is a
 --    constant on purpose: a computed one leaves the planner guessing a tenth of the
 --    table, which at a million rows buys seconds of JIT compilation. Step 8 holds each
---    channel to its room anyway.)
+--    channel to its room anyway.) When the transaction set job_worker.only_job_ids
+--    (an array of ids: "run these jobs now"), only those jobs are taken.
 candidate AS (
     SELECT job.id, job.priority, job.due, open_name.path
     FROM open_name
@@ -119,6 +120,9 @@ candidate AS (
         WHERE state = 'pending'
           AND channel = open_name.name
           AND coalesce(eta, date_created) <= (statement_timestamp() AT TIME ZONE 'UTC')
+          AND (nullif(current_setting('job_worker.only_job_ids', true), '') IS NULL
+               OR queue_job.id = ANY (
+                   nullif(current_setting('job_worker.only_job_ids', true), '')::integer[]))
         ORDER BY priority, coalesce(eta, date_created), id
         LIMIT %(batch_size)s
         -- A row someone else holds (a form being saved, a bulk write) is skipped, not

@@ -1,0 +1,75 @@
+"""The API key of the keep-alive and process endpoints.
+
+A key generated in Settings is shown once and stored only as its SHA-256 digest (in
+``ir.config_parameter``); a key may also come, for deployments configured as code, from
+``api_key`` in the ``[job_worker]`` section or the ``JOB_WORKER_API_KEY`` environment
+variable. A presented key is hashed, then its digest compared in constant time with each
+configured one (:mod:`.key_digest`).
+"""
+
+import enum
+import os
+import secrets
+
+from .config_section import read_job_worker_section
+from .key_digest import key_digest, matches_any_digest
+
+KEY_DIGEST_PARAMETER = "job_worker.api_key_sha256"
+"""``ir.config_parameter`` holding the hex SHA-256 digest of the key made in Settings."""
+KEY_ENVIRONMENT_VARIABLE = "JOB_WORKER_API_KEY"
+KEY_BYTES = 32
+"""Random bytes of a generated key (43 URL-safe characters)."""
+
+
+class KeyCheck(enum.Enum):
+    """The outcome of checking a request's key."""
+
+    ACCEPTED = "accepted"
+    MISSING = "missing"
+    WRONG = "wrong"
+    DISABLED = "disabled"
+
+
+def generate_api_key() -> str:
+    """A new random key, URL-safe (it may be put in a query string)."""
+    return secrets.token_urlsafe(KEY_BYTES)
+
+
+def configured_digests(env) -> list[str]:
+    """Digests of every key configured: Settings, the config file, the environment."""
+    digests = []
+    stored = env["ir.config_parameter"].sudo().get_param(KEY_DIGEST_PARAMETER)
+    if stored:
+        digests.append(stored)
+    for key in (read_job_worker_section().get("api_key"), environment_api_key()):
+        if key:
+            digests.append(key_digest(key))
+    return digests
+
+
+def environment_api_key() -> str | None:
+    """The key of the ``JOB_WORKER_API_KEY`` environment variable, if set."""
+    return os.environ.get(KEY_ENVIRONMENT_VARIABLE)
+
+
+def check_api_key(env, presented: str | None) -> KeyCheck:
+    """Whether ``presented`` is a configured key (see :mod:`.key_digest`)."""
+    digests = configured_digests(env)
+    if not digests:
+        return KeyCheck.DISABLED
+    if not presented:
+        return KeyCheck.MISSING
+    return KeyCheck.ACCEPTED if matches_any_digest(presented, digests) else KeyCheck.WRONG
+
+
+def store_new_api_key(env) -> str:
+    """Generate a key, store its digest (replacing the previous key made in Settings),
+    and return it: the only time it can be read."""
+    key = generate_api_key()
+    env["ir.config_parameter"].sudo().set_param(KEY_DIGEST_PARAMETER, key_digest(key))
+    return key
+
+
+def revoke_api_key(env) -> None:
+    """Forget the key made in Settings (keys from the file or environment remain)."""
+    env["ir.config_parameter"].sudo().set_param(KEY_DIGEST_PARAMETER, False)

@@ -1,0 +1,144 @@
+"""The buttons of Job Queue > Jobs that run jobs or tell who runs them.
+
+Every one goes through the engine (claims, row locks, channel capacities), so they are
+safe beside the leader, the cron processor and the process endpoint. Job Queue Managers
+only: a model's method is callable by any logged-in user, so the group is checked in
+each method, not only on the buttons.
+"""
+
+import logging
+import threading
+
+from odoo import api, models
+from odoo.exceptions import AccessError, UserError
+
+from ..engine.states import JobState
+from ..processing import process_due_jobs_in_database
+from ..processing_budget import processing_budget
+from ..runner_status import runner_status
+
+_logger = logging.getLogger(__name__)
+
+
+class QueueJob(models.Model):
+    _inherit = "queue.job"
+
+    @api.model
+    def action_process_due_jobs(self):
+        """Run a bounded batch of due jobs now, in this request, and report the counts
+        (the batch size and time budget of Job Queue > Settings)."""
+        self._check_job_queue_manager()
+        budget = processing_budget(self.env)
+        report = process_due_jobs_in_database(
+            self.env.cr.dbname, budget.batch_size, budget.max_seconds
+        )
+        return self._processing_notification(
+            self.env._("Due jobs processed"), report.processed, report.done, report.failed
+        )
+
+    @api.model
+    def action_process_due_jobs_in_background(self):
+        """Run a bounded batch of due jobs on a thread of this worker; return at once."""
+        self._check_job_queue_manager()
+        budget = processing_budget(self.env)
+        dbname = self.env.cr.dbname
+
+        def process():
+            try:
+                report = process_due_jobs_in_database(dbname, budget.batch_size, budget.max_seconds)
+                _logger.info(
+                    "background processing of %s: %d job(s), %d done, %d failed",
+                    dbname,
+                    report.processed,
+                    report.done,
+                    report.failed,
+                )
+            except Exception:
+                _logger.exception("background processing of %s failed", dbname)
+
+        threading.Thread(
+            target=process, name=f"job_worker-background-{dbname}", daemon=True
+        ).start()
+        return self._notification(
+            self.env._("Processing in the background"),
+            self.env._(
+                "Up to %(jobs)s due job(s), for at most %(seconds)s s, on a thread of this "
+                "worker. Reload the list to follow them.",
+                jobs=budget.batch_size,
+                seconds=int(budget.max_seconds),
+            ),
+            "info",
+        )
+
+    def action_run_now(self):
+        """Run the selected pending jobs now, in this request: an ETA still ahead is
+        brought to now; channels and capacities still apply (a job whose channel is
+        full stays pending, and the leader runs it when there is room)."""
+        self._check_job_queue_manager()
+        pending = self.filtered(lambda job: job.state == JobState.PENDING.value)
+        if not pending:
+            raise UserError(self.env._("None of the selected jobs is pending."))
+        # The engine claims through its own connection: the ETA change is committed on a
+        # cursor of its own, at once, for the claim to see it.
+        with self.env.registry.cursor() as cursor:
+            cursor.execute(
+                "UPDATE queue_job SET eta = (now() AT TIME ZONE 'UTC')"
+                " WHERE id = ANY(%s) AND state = 'pending' AND eta > (now() AT TIME ZONE 'UTC')",
+                [pending.ids],
+            )
+        budget = processing_budget(self.env)
+        report = process_due_jobs_in_database(
+            self.env.cr.dbname, len(pending), budget.max_seconds, only_job_ids=pending.ids
+        )
+        skipped = len(self) - len(pending)
+        title = self.env._("Selected jobs run")
+        if skipped:
+            title = self.env._("Selected jobs run (%(skipped)s not pending, left)", skipped=skipped)
+        return self._processing_notification(title, report.processed, report.done, report.failed)
+
+    @api.model
+    def get_runner_status(self):
+        """Who runs this database's jobs: candidates, leader, this worker's role and why
+        (see :func:`~odoo.addons.job_worker.runner_status.runner_status`)."""
+        self._check_job_queue_manager()
+        return runner_status(self.env.cr)
+
+    @api.model
+    def action_show_runner_status(self):
+        """Show the runner status in a notification."""
+        status = self.get_runner_status()
+        own = status["this_process"]
+        message = self.env._(
+            "%(summary)s. This worker (pid %(pid)s): %(role)s, %(reason)s.",
+            summary=status["summary"],
+            pid=own["pid"],
+            role=own["role"],
+            reason=own["reason"],
+        )
+        notification = self._notification(
+            self.env._("Job runner status"), message, "info" if status["leader"] else "warning"
+        )
+        notification["params"]["sticky"] = True
+        return notification
+
+    def _check_job_queue_manager(self):
+        if not self.env.user.has_group("job_worker.group_queue_job_manager"):
+            raise AccessError(self.env._("Only Job Queue Managers may process jobs."))
+
+    def _processing_notification(self, title, processed, done, failed):
+        message = self.env._(
+            "%(processed)s job(s) processed: %(done)s done, %(failed)s failed.",
+            processed=processed,
+            done=done,
+            failed=failed,
+        )
+        notification = self._notification(title, message, "warning" if failed else "success")
+        notification["params"]["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
+        return notification
+
+    def _notification(self, title, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"title": title, "message": message, "type": kind},
+        }
