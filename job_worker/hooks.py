@@ -6,3 +6,4 @@ def drop_engine_objects(env):
     env.cr.execute("DROP TABLE IF EXISTS queue_job_channel_start")
     env.cr.execute("DROP FUNCTION IF EXISTS queue_job_notify_runnable() CASCADE")
     env.cr.execute("DROP FUNCTION IF EXISTS queue_job_channel_notify_changed() CASCADE")
+    env.cr.execute("DROP FUNCTION IF EXISTS queue_job_follow_dependencies() CASCADE")

@@ -1,8 +1,9 @@
-"""``with_delay()`` on every model, as OCA ``queue_job`` provides it."""
+"""``with_delay()`` and ``delayable()`` on every model, as OCA ``queue_job`` provides them."""
 
 from odoo import models
 
 from ..delay import DelayableRecordset
+from ..delayable import Delayable
 
 
 class Base(models.AbstractModel):
@@ -28,9 +29,34 @@ class Base(models.AbstractModel):
         :param max_retries: attempts allowed (default 5; 0 means no limit)
         :param description: the job's description (default: the method's docstring)
         :param channel: the channel to run in (default: the job function's, else root)
-        :param identity_key: a string; jobs sharing it are meant to be deduplicated
+        :param identity_key: a string, or a function of the job (such as
+            :func:`~odoo.addons.job_worker.job.identity_exact`) returning one: while a
+            job with that key waits to run, delaying another stores nothing and returns
+            the waiting job
         """
         return DelayableRecordset(
+            self,
+            priority=priority,
+            eta=eta,
+            max_retries=max_retries,
+            description=description,
+            channel=channel,
+            identity_key=identity_key,
+        )
+
+    def delayable(
+        self,
+        priority=None,
+        eta=None,
+        max_retries=None,
+        description=None,
+        channel=None,
+        identity_key=None,
+    ):
+        """Return a :class:`~odoo.addons.job_worker.delayable.Delayable`: one call to
+        delay as part of a graph (``.set()``, ``.on_done()``, ``group()``, ``chain()``),
+        stored by ``.delay()``. Same parameters as :meth:`with_delay`."""
+        return Delayable(
             self,
             priority=priority,
             eta=eta,

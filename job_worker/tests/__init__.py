@@ -1,5 +1,7 @@
 from . import (
     test_enqueue,
+    test_graph_processing,
+    test_oca_compatibility,
     test_outcomes,
     test_processing,
     test_processing_actions,

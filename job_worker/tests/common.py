@@ -1,9 +1,14 @@
-"""Helpers for tests that need jobs committed for real: the engine claims them through
-its own connection, which cannot see the test's uncommitted transaction."""
+"""Test helpers: ``trap_jobs()`` (OCA ``queue_job``'s, importable from here as from
+``odoo.addons.queue_job.tests.common``), and committed data for tests of the engine,
+which claims through its own connection and cannot see the test's transaction."""
 
 from contextlib import contextmanager
 
 from odoo import SUPERUSER_ID, api
+
+from ..job_trap import JobsTrap, TrappedJob, trap_jobs
+
+__all__ = ["CommittedDataMixin", "JobsTrap", "TrappedJob", "trap_jobs"]
 
 
 class CommittedDataMixin:

@@ -118,8 +118,8 @@ class TestEnqueue(TransactionCase):
         with self.assertRaisesRegex(TypeError, "not saved"):
             self.partner.with_delay().write({"parent_id": new_partner})
 
-    def test_a_non_string_identity_key_is_refused(self):
-        with self.assertRaisesRegex(TypeError, "identity_key must be a string"):
+    def test_an_identity_key_that_is_neither_a_string_nor_a_function_is_refused(self):
+        with self.assertRaisesRegex(TypeError, "identity_key must be a string or a callable"):
             self.partner.with_delay(identity_key=42)
 
     def test_a_job_enqueued_by_a_user_without_job_access_belongs_to_that_user(self):

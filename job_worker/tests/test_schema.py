@@ -50,6 +50,7 @@ class TestSchema(TransactionCase):
         self.assertEqual(
             [name for (name,) in cr.fetchall()],
             [
+                "queue_job_follow_dependencies",
                 "queue_job_notify_on_delete",
                 "queue_job_notify_on_insert",
                 "queue_job_notify_on_room",

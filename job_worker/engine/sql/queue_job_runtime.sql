@@ -116,3 +116,77 @@ CREATE TRIGGER queue_job_notify_on_runnable
         AND (OLD.state IS DISTINCT FROM NEW.state OR OLD.eta IS DISTINCT FROM NEW.eta)
     )
     EXECUTE FUNCTION queue_job_notify_runnable();
+
+-- Identity keys: at most one job per key among the jobs still waiting to run (waiting
+-- for dependencies, pending, enqueued), enforced by the database, so that two
+-- transactions enqueuing the same key at once cannot both succeed. A started job no
+-- longer counts: what is enqueued while it runs is new work (OCA queue_job's meaning).
+CREATE UNIQUE INDEX IF NOT EXISTS queue_job_identity_key_unique
+    ON queue_job (identity_key)
+    WHERE identity_key IS NOT NULL
+      AND state IN ('wait_dependencies', 'pending', 'enqueued');
+
+-- Jobs waiting for dependencies, for the graph trigger below and the views.
+CREATE INDEX IF NOT EXISTS queue_job_waiting_index
+    ON queue_job (id)
+    WHERE state = 'wait_dependencies';
+
+-- Dependency graphs follow their jobs' states, whatever writes them (the engine, the
+-- Set to done and Cancel buttons, plain SQL):
+-- - a job done: each dependent waiting for it becomes pending once all its parents are
+--   done. Two parents of one job may finish at the same moment, each in a transaction
+--   that cannot see the other done. So each dependent is locked first, then written
+--   whether it changes or not: under READ COMMITTED the later transaction waits for the
+--   lock, and its next statement (a new snapshot) sees both parents done; under
+--   REPEATABLE READ (Odoo's jobs) it fails with a serialization error, and the engine
+--   runs its job again in a fresh transaction, which sees both;
+-- - a job cancelled: its waiting dependents are cancelled, and theirs in turn;
+-- - a job failed: its dependents keep waiting; they run if it is requeued and done, or
+--   are cancelled with it.
+CREATE OR REPLACE FUNCTION queue_job_follow_dependencies() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    dependent_id integer;
+BEGIN
+    IF NEW.state = 'done' THEN
+        FOR dependent_id IN
+            SELECT child.id
+              FROM queue_job_dependency_rel AS rel
+              JOIN queue_job AS child ON child.id = rel.job_id
+             WHERE rel.parent_id = NEW.id
+               AND child.state = 'wait_dependencies'
+             ORDER BY child.id
+               FOR NO KEY UPDATE OF child
+        LOOP
+            UPDATE queue_job AS child
+               SET state = CASE
+                       WHEN EXISTS (
+                           SELECT 1
+                             FROM queue_job_dependency_rel AS other
+                             JOIN queue_job AS parent ON parent.id = other.parent_id
+                            WHERE other.job_id = child.id AND parent.state <> 'done'
+                       ) THEN 'wait_dependencies'
+                       ELSE 'pending'
+                   END
+             WHERE child.id = dependent_id
+               AND child.state = 'wait_dependencies';
+        END LOOP;
+    ELSE
+        UPDATE queue_job AS child
+           SET state = 'cancelled',
+               date_cancelled = (now() AT TIME ZONE 'UTC')
+          FROM queue_job_dependency_rel AS rel
+         WHERE rel.parent_id = NEW.id
+           AND child.id = rel.job_id
+           AND child.state = 'wait_dependencies';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS queue_job_follow_dependencies ON queue_job;
+CREATE TRIGGER queue_job_follow_dependencies
+    AFTER UPDATE OF state ON queue_job
+    FOR EACH ROW
+    WHEN (NEW.state IN ('done', 'cancelled') AND OLD.state IS DISTINCT FROM NEW.state)
+    EXECUTE FUNCTION queue_job_follow_dependencies();

@@ -1,0 +1,213 @@
+"""Job graphs, with OCA ``queue_job``'s API: ``delayable()``, ``group()``, ``chain()``.
+
+::
+
+    from odoo.addons.job_worker.delayable import chain, group
+
+    export = records.delayable(priority=5).export_batch()
+    notify = records.delayable().notify_done()
+    group(fetch_a, fetch_b).on_done(chain(export, notify)).delay()
+
+``records.delayable(...)`` captures one call (``.set()`` changes its properties);
+``a.on_done(b, c)`` makes ``b`` and ``c`` wait until ``a`` is done; ``group(...)``
+runs its members side by side; ``chain(...)`` one after the other; groups and chains
+nest. ``.delay()`` on any node stores the whole graph in one go: jobs with parents wait
+(``wait_dependencies``) until all their parents are done (see the dependency trigger in
+``engine/sql/queue_job_runtime.sql``: a cancelled parent cancels its waiting
+dependents, a failed one keeps them waiting).
+"""
+
+from itertools import pairwise
+
+from .delay import (
+    JobProperties,
+    check_delayable_method,
+    prepare_job,
+    runs_without_delay,
+    store_jobs,
+)
+
+
+class _Node:
+    """A part of a graph: a single call, a group or a chain."""
+
+    def _heads(self):
+        """The delayables that start this node."""
+        raise NotImplementedError
+
+    def _tails(self):
+        """The delayables that end this node."""
+        raise NotImplementedError
+
+    def _graph_of(self):
+        """The graph this node belongs to (that of its delayables)."""
+        return self._heads()[0]._graph
+
+    def on_done(self, *nodes):
+        """Make ``nodes`` wait until this node is done; return this node."""
+        for node in nodes:
+            for tail in self._tails():
+                for head in node._heads():
+                    tail._graph.add_edge(tail, head)
+        return self
+
+    def delay(self):
+        """Store every job of the graph this node belongs to; return them (or, with a
+        no-delay switch on, run them now in dependency order)."""
+        return self._graph_of().delay()
+
+
+class Delayable(_Node):
+    """One call to delay, with its job properties: ``records.delayable(...)``."""
+
+    def __init__(self, records, **properties):
+        self.records = records
+        self.properties = JobProperties(**properties)
+        self._call = None
+        self._graph = DelayableGraph(self)
+        self._generated_job = None
+
+    def set(self, *args, **kwargs):
+        """Change properties: ``.set(priority=5)`` or ``.set({"priority": 5})``."""
+        changes = {}
+        for mapping in args:
+            changes.update(mapping)
+        changes.update(kwargs)
+        self.properties = self.properties.updated(**changes)
+        return self
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        check_delayable_method(self.records, name)
+
+        def capture(*args, **kwargs):
+            self._call = (name, args, kwargs)
+            return self
+
+        capture.__name__ = name
+        return capture
+
+    def _heads(self):
+        return [self]
+
+    def _tails(self):
+        return [self]
+
+    def __repr__(self):
+        call = f".{self._call[0]}(...)" if self._call else " (no call yet)"
+        return f"Delayable({self.records!r}{call})"
+
+
+class DelayableGroup(_Node):
+    """Delayables (or groups, chains) run side by side: ``group(a, b, c)``."""
+
+    def __init__(self, *nodes):
+        if not nodes:
+            raise ValueError("a group needs at least one member")
+        self.nodes = nodes
+        first = nodes[0]._heads()[0]
+        for node in nodes[1:]:
+            first._graph.merge(node._heads()[0]._graph)
+
+    def _heads(self):
+        return [head for node in self.nodes for head in node._heads()]
+
+    def _tails(self):
+        return [tail for node in self.nodes for tail in node._tails()]
+
+
+class DelayableChain(_Node):
+    """Delayables (or groups, chains) run one after the other: ``chain(a, b, c)``."""
+
+    def __init__(self, *nodes):
+        if not nodes:
+            raise ValueError("a chain needs at least one member")
+        self.nodes = nodes
+        for before, after in pairwise(nodes):
+            before.on_done(after)
+
+    def _heads(self):
+        return self.nodes[0]._heads()
+
+    def _tails(self):
+        return self.nodes[-1]._tails()
+
+
+def group(*nodes) -> DelayableGroup:
+    """Run ``nodes`` side by side; ``.on_done()`` waits for all of them."""
+    return DelayableGroup(*nodes)
+
+
+def chain(*nodes) -> DelayableChain:
+    """Run ``nodes`` one after the other, each once the previous is done."""
+    return DelayableChain(*nodes)
+
+
+class DelayableGraph:
+    """The delayables linked together, and who waits for whom. Linking two delayables
+    merges their graphs into one."""
+
+    def __init__(self, delayable):
+        self.vertices = [delayable]
+        self.parents = {id(delayable): []}
+        self.delayed = False
+
+    def add_edge(self, parent, child):
+        """``child`` waits until ``parent`` is done."""
+        self.merge(child._graph)
+        if parent is child:
+            raise ValueError(f"{parent!r} cannot wait for itself")
+        if parent not in self.parents[id(child)]:
+            self.parents[id(child)].append(parent)
+
+    def merge(self, other):
+        if other is self:
+            return
+        if self.delayed or other.delayed:
+            raise RuntimeError("a graph that was delayed cannot be extended")
+        for vertex in other.vertices:
+            self.vertices.append(vertex)
+            self.parents[id(vertex)] = other.parents[id(vertex)]
+            vertex._graph = self
+
+    def delay(self):
+        if self.delayed:
+            raise RuntimeError("this graph was delayed already")
+        ordered = self._in_dependency_order()
+        for vertex in ordered:
+            if vertex._call is None:
+                raise ValueError(f"{vertex!r} has no call to delay: call a method on it first")
+        prepared = [
+            prepare_job(vertex.records, *vertex._call, vertex.properties) for vertex in ordered
+        ]
+        self.delayed = True
+        if runs_without_delay(ordered[0].records.env):
+            return [job.perform() for job in prepared]
+        position = {id(vertex): index for index, vertex in enumerate(ordered)}
+        dependencies = {
+            position[id(vertex)]: [position[id(parent)] for parent in self.parents[id(vertex)]]
+            for vertex in ordered
+        }
+        jobs = store_jobs(ordered[0].records.env, prepared, dependencies)
+        for vertex, job in zip(ordered, jobs, strict=True):
+            vertex._generated_job = job
+        return jobs
+
+    def _in_dependency_order(self):
+        """Vertices with every parent before its children; ValueError on a cycle."""
+        ordered, placed = [], set()
+        remaining = list(self.vertices)
+        while remaining:
+            ready = [
+                vertex
+                for vertex in remaining
+                if all(id(parent) in placed for parent in self.parents[id(vertex)])
+            ]
+            if not ready:
+                raise ValueError(f"these jobs wait for each other in a cycle: {remaining!r}")
+            for vertex in ready:
+                ordered.append(vertex)
+                placed.add(id(vertex))
+            remaining = [vertex for vertex in remaining if id(vertex) not in placed]
+        return ordered
