@@ -1,6 +1,7 @@
 """Running a real Odoo 19 from the tests: ODOO_PYTHON and ODOO_ADDONS_PATH name it."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -121,3 +122,22 @@ class OdooServer:
             self.process.kill()
         self.process.wait(30)
         self._log.close()
+
+
+LOG_RECORD_START = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )")
+ADDON_FRAME = re.compile(r'File "[^"\n]*/job_worker(?:_cron|_monitor)?/')
+"""A traceback line in the code of one of this repository's addons."""
+ADDON_ERROR = re.compile(r"\S+ \S+ \d+ (?:ERROR|CRITICAL) \S+ odoo\.addons\.job_worker")
+
+
+def job_worker_errors(log, expected=()):
+    """Log records of this repository's addons at ERROR or above, and tracebacks through
+    their code, except those containing one of the ``expected`` texts. (Other errors are
+    not these tests' business: the trimmed Odoo's gevent process, which a prefork server
+    starts for websockets, fails on its own environment, with untimestamped tracebacks.)"""
+    return [
+        record
+        for record in LOG_RECORD_START.split(log)
+        if not any(text in record for text in expected)
+        and (ADDON_FRAME.search(record) or ADDON_ERROR.match(record))
+    ]

@@ -8,14 +8,19 @@ than one leader's connection, never an advisory lock.
 """
 
 import os
-import re
 import signal
 import threading
 
 import pytest
 from conftest import ADMIN_DATABASE, connect
 from dispatcher_processes import wait_until
-from odoo_server import OdooServer, create_database_with, requires_odoo, shell
+from odoo_server import (
+    OdooServer,
+    create_database_with,
+    job_worker_errors,
+    requires_odoo,
+    shell,
+)
 
 from job_worker.engine.election import CandidateName, list_candidates
 
@@ -145,23 +150,6 @@ def job_outcomes(connection, prefix):
         )
         executions = dict(cursor.fetchall())
     return states, slow_retries, executions
-
-
-def job_worker_errors(log, expected=()):
-    """Log records of job_worker at ERROR or above, and tracebacks through its code,
-    except those containing one of the ``expected`` texts.
-    (Others are not this test's business: the trimmed Odoo's gevent process, which a
-    prefork server starts for websockets, fails on its own environment.)"""
-    records = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )", log)
-    return [
-        record
-        for record in records
-        if not any(text in record for text in expected)
-        and (
-            ("Traceback" in record and "/job_worker/" in record)
-            or re.match(r"\S+ \S+ \d+ (ERROR|CRITICAL) \S+ odoo\.addons\.job_worker", record)
-        )
-    ]
 
 
 def assert_every_job_ran_once(connection, prefix):

@@ -1,0 +1,1 @@
+from . import test_cron_processing, test_cron_triggers
