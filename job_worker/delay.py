@@ -11,13 +11,14 @@ switches run calls at once instead (:func:`runs_without_delay`), and ``trap_jobs
 import inspect
 import logging
 import os
+import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 import psycopg2.errors
 from odoo import fields
-from odoo.tools import mute_logger
 
 from . import job_trap
 from .engine.codec import dumps, dumps_tree, to_json_tree
@@ -243,14 +244,40 @@ def _create_unless_duplicate(Job, values):
         )
         return existing
     try:
-        # The refused insert is expected, not an error worth Odoo's "bad query" log line.
-        with mute_logger("odoo.sql_db"), Job.env.cr.savepoint():
+        with _expected_refusal_unlogged(), Job.env.cr.savepoint():
             return Job.create(values)
     except psycopg2.errors.UniqueViolation:
         _logger.info(
             "job %s not stored: another transaction stored identity key %r", values["name"], key
         )
         return _job_holding_key(Job, key)
+
+
+class _ThreadRefusalFilter(logging.Filter):
+    """Drops ``odoo.sql_db``'s "bad query" records of a thread while it stores a job
+    whose identity key another transaction may hold: that refusal is expected, not an
+    error for an operator. (Odoo's ``mute_logger`` swaps the logger's handlers for every
+    thread at once, which concurrent requests would leave muted or unmuted at random.)"""
+
+    def __init__(self):
+        super().__init__()
+        self.muted = threading.local()
+
+    def filter(self, record):
+        return not getattr(self.muted, "active", False)
+
+
+_refusal_filter = _ThreadRefusalFilter()
+logging.getLogger("odoo.sql_db").addFilter(_refusal_filter)
+
+
+@contextmanager
+def _expected_refusal_unlogged():
+    _refusal_filter.muted.active = True
+    try:
+        yield
+    finally:
+        _refusal_filter.muted.active = False
 
 
 def _job_holding_key(Job, key):

@@ -22,6 +22,7 @@ from .engine.connection import (
     engine_application_name,
 )
 from .engine.errors import CorruptJobDataError, JobInterruptedError
+from .engine.execution import JobResult
 from .engine.housekeeping import prune_finished_jobs
 from .engine.processor import ProcessingReport, process_due_jobs
 from .engine.sql import load_query
@@ -133,6 +134,14 @@ class OdooJobTransaction:
                 f"the stored arguments of {job.func_name} are not a list and a dict"
             )
         return method, args, kwargs
+
+    def on_settled(self, job, result):
+        """The outcome is recorded: a failure is posted on the job's chatter, in this
+        same transaction (see :mod:`..models.queue_job_failure_notification`)."""
+        if result is JobResult.FAILED:
+            env = self.env(su=True)
+            env.invalidate_all()  # the engine's SQL just changed the job's row
+            env["queue.job"].browse(job.id)._post_failure_message()
 
     def commit(self):
         """Commit the job's transaction (post-commit hooks run)."""

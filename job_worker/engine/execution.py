@@ -75,6 +75,12 @@ class JobTransaction(Protocol):
         """Roll the whole transaction back."""
 
 
+SETTLED_HOOK = "on_settled"
+"""A transaction may also have ``on_settled(job, result)``: called once the outcome is
+recorded, before the commit, so that what the driver adds (a failure posted on the job's
+chatter) commits with the outcome, or not at all."""
+
+
 JobTransactionFactory = Callable[[ClaimedJob], AbstractContextManager[JobTransaction]]
 """Opens the transaction a job runs in, and closes it when the block ends."""
 
@@ -196,6 +202,9 @@ def _run_once(job, open_transaction, watch, started, decided):
 def _settle(transaction: JobTransaction, job: ClaimedJob, settlement: _Settlement) -> JobResult:
     """Record the outcome if the job is still ours, and end the transaction."""
     if transaction.execute(load_query(settlement.query_name), settlement.params):
+        settled = getattr(transaction, SETTLED_HOOK, None)
+        if settled is not None:
+            settled(job, settlement.result)
         transaction.commit()
         return settlement.result
     transaction.rollback()

@@ -8,3 +8,6 @@ from . import queue_job
 from . import ir_http
 from . import res_config_settings
 from . import queue_job_processing_actions
+from . import queue_job_failure_notification
+from . import queue_job_related_action
+from . import queue_job_state_actions

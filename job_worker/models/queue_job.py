@@ -3,6 +3,7 @@
 import logging
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from ..delay import DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY
 from ..engine.schema import ROOT_CHANNEL, apply_runtime_schema
@@ -21,6 +22,27 @@ STATE_SELECTION = [
     (JobState.CANCELLED.value, "Cancelled"),
     (JobState.FAILED.value, "Failed"),
 ]
+
+
+PROTECTED_FIELDS = frozenset(
+    {
+        "uuid",
+        "model_name",
+        "method_name",
+        "records",
+        "args",
+        "kwargs",
+        "func_string",
+        "user_id",
+        "company_id",
+        "identity_key",
+        "job_function_id",
+        "graph_uuid",
+        "dependency_ids",
+        "dependent_ids",
+    }
+)
+"""Fields of the call a job makes: set at creation, never written through the ORM."""
 
 
 class QueueJob(models.Model):
@@ -68,6 +90,12 @@ class QueueJob(models.Model):
         required=True, default=DEFAULT_MAX_RETRIES, help="Attempts allowed; 0 means no limit."
     )
     channel = fields.Char(required=True, default=ROOT_CHANNEL, index=True)
+    channel_used = fields.Char(
+        string="Runs in channel",
+        compute="_compute_channel_used",
+        help="The configured channel whose limits the job runs under: its channel when "
+        "configured, else the nearest configured parent, else root (as in OCA queue_job).",
+    )
     job_function_id = fields.Many2one("queue.job.function", string="Job Function", readonly=True)
     identity_key = fields.Char(readonly=True)
     dependency_ids = fields.Many2many(
@@ -117,6 +145,29 @@ class QueueJob(models.Model):
     timeout = fields.Integer(
         string="Timeout (s)", readonly=True, help="Seconds the job may run; empty: the default."
     )
+
+    def _compute_channel_used(self):
+        configured = set(self.env["queue.job.channel"].sudo().search([]).mapped("complete_name"))
+        for job in self:
+            name = job.channel or ROOT_CHANNEL
+            while name and name not in configured:
+                name = name.rpartition(".")[0]
+            job.channel_used = name or ROOT_CHANNEL
+
+    def write(self, vals):
+        """Refuse to rewrite a job's call: what it runs, on what, as whom. Only the
+        engine changes a job after its creation, and it does so in SQL."""
+        self.check_access("write")  # a user without the right hears that first
+        rewritten = PROTECTED_FIELDS.intersection(vals)
+        if rewritten:
+            raise UserError(
+                self.env._(
+                    "The call of a job cannot be changed after it is created (%(fields)s). "
+                    "Cancel it and delay a new one.",
+                    fields=", ".join(sorted(rewritten)),
+                )
+            )
+        return super().write(vals)
 
     def init(self):
         """Apply the engine's runtime schema (defaults, indexes, NOTIFY triggers, the root

@@ -1,5 +1,7 @@
 """The ``queue.job.function`` model: per ``model.method`` defaults for its jobs."""
 
+import json
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -11,6 +13,9 @@ class QueueJobFunction(models.Model):
     """Defaults for the jobs of one method, named ``<model>.<method>`` as in OCA ``queue_job``.
 
     A job delayed without an explicit channel takes the channel of its function.
+    Records of the same name declared by several modules merge into one, as in OCA:
+    creating one that exists updates it. ``retry_pattern`` and ``related_action`` may be
+    given as dicts (as OCA data files do with ``eval``); they are stored as JSON.
     """
 
     _name = "queue.job.function"
@@ -24,6 +29,11 @@ class QueueJobFunction(models.Model):
     retry_pattern = fields.Text(
         help='When to try again, as JSON: {"<from attempt>": seconds or [min, max]}, e.g. '
         '{"1": 10, "5": 60, "10": [300, 900]}. Empty: 10 minutes.'
+    )
+    related_action = fields.Text(
+        help='What "Related" does on its jobs, as JSON: {"enable": false} hides it; '
+        '{"func_name": "<queue.job method>", "kwargs": {...}} calls that method. '
+        "Empty: open the job's records."
     )
     timeout = fields.Integer(
         string="Timeout (s)",
@@ -39,6 +49,64 @@ class QueueJobFunction(models.Model):
                 parse_retry_pattern(function.retry_pattern)
             except RetryPatternError as error:
                 raise ValidationError(f"{function.name}: {error}") from None
+
+    @api.constrains("related_action")
+    def _check_related_action(self):
+        for function in self:
+            try:
+                function.related_action_config()
+            except ValueError as error:
+                raise ValidationError(f"{function.name}: {error}") from None
+
+    def related_action_config(self):
+        """The related action as a dict (``{}`` when unset); ValueError when malformed."""
+        if not self or not self.related_action:
+            return {}
+        try:
+            config = json.loads(self.related_action)
+        except ValueError:
+            raise ValueError(f"related action {self.related_action!r} is not JSON") from None
+        if not isinstance(config, dict) or set(config) - {"enable", "func_name", "kwargs"}:
+            raise ValueError(
+                f"related action {self.related_action!r} must be an object with only "
+                '"enable", "func_name" and "kwargs"'
+            )
+        if not isinstance(config.get("kwargs", {}), dict):
+            raise ValueError(f"related action {self.related_action!r}: kwargs is not an object")
+        return config
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Create, or update the function of the same name that exists (OCA's merge)."""
+        vals_list = [self._json_values(vals) for vals in vals_list]
+        merged, to_create = self.browse(), []
+        for vals in vals_list:
+            existing = self._existing_for(vals)
+            if existing:
+                existing.write(vals)
+                merged |= existing
+            else:
+                to_create.append(vals)
+        return merged | super().create(to_create)
+
+    def write(self, vals):
+        return super().write(self._json_values(vals))
+
+    @api.model
+    def _json_values(self, vals):
+        return {
+            key: json.dumps(value)
+            if key in ("retry_pattern", "related_action") and isinstance(value, dict)
+            else value
+            for key, value in vals.items()
+        }
+
+    @api.model
+    def _existing_for(self, vals):
+        if not vals.get("model_id") or not vals.get("method"):
+            return self.browse()
+        model = self.env["ir.model"].browse(vals["model_id"]).model
+        return self.search([("name", "=", f"{model}.{vals['method']}")], limit=1)
 
     @api.depends("model_id.model", "method")
     def _compute_name(self):

@@ -1,6 +1,7 @@
 from . import (
     test_enqueue,
     test_graph_processing,
+    test_job_management,
     test_oca_compatibility,
     test_outcomes,
     test_processing,

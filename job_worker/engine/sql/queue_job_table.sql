@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS queue_job_function (
     method         varchar NOT NULL,
     channel        varchar NOT NULL,
     retry_pattern  text,
+    related_action text,
     timeout        integer,
     create_uid     integer,
     create_date    timestamp,
