@@ -1,13 +1,17 @@
 """Code written for OCA ``queue_job`` works unchanged but for the module name: the delay
 API, graphs, identity keys, the no-delay switches and ``trap_jobs()``, used as OCA's
-documentation shows them."""
+documentation shows them, and retries as OCA declares them."""
 
 import os
+from datetime import timedelta
 from unittest import mock
 
+from odoo import fields
 from odoo.addons.job_worker.delayable import chain, group
+from odoo.addons.job_worker.exception import RetryableJobError
 from odoo.addons.job_worker.job import identity_exact
-from odoo.addons.job_worker.tests.common import trap_jobs
+from odoo.addons.job_worker.processing import process_due_jobs_in_database
+from odoo.addons.job_worker.tests.common import CommittedDataMixin, trap_jobs
 from odoo.tests import TransactionCase
 
 
@@ -162,3 +166,58 @@ class TestDelayApi(TransactionCase):
                 self.partners[0].with_delay().write({"name": object()})
             trap.perform_enqueued_jobs()
         self.assertEqual(self.partners[0].name, "second")
+
+
+def _sync_with_a_busy_remote(self):
+    """A job whose remote side is busy: try again as the retry pattern says."""
+    raise RetryableJobError("the remote side is busy")
+
+
+def _poll_without_spending_an_attempt(self):
+    """A job that polls: try again in 5 s without counting the attempt."""
+    raise RetryableJobError("not ready yet", seconds=5, ignore_retry=True)
+
+
+class TestOcaRetries(CommittedDataMixin, TransactionCase):
+    """Retry patterns declared as OCA data files do, and ``RetryableJobError``."""
+
+    def setUp(self):
+        super().setUp()
+        partner_class = type(self.env["res.partner"])
+        for name, function in (
+            ("_oca_sync_with_a_busy_remote", _sync_with_a_busy_remote),
+            ("_oca_poll_without_spending_an_attempt", _poll_without_spending_an_attempt),
+        ):
+            patcher = mock.patch.object(partner_class, name, function, create=True)
+            patcher.start()
+            self.addCleanup(patcher.stop)
+
+    def run_once(self, method_name):
+        with self.committed_env() as env:
+            function = env["queue.job.function"].create(
+                {
+                    "model_id": env["ir.model"]._get_id("res.partner"),
+                    "method": method_name,
+                    "retry_pattern": {1: 600, 3: (1200, 1800)},  # as OCA's <field eval=…>
+                }
+            )
+            job = getattr(env.ref("base.main_partner").with_delay(), method_name)()
+            job_id, function_id = job.id, function.id
+        self.delete_committed_after_test("queue.job", [job_id])
+        self.delete_committed_after_test("queue.job.function", [function_id])
+        before = fields.Datetime.now()
+        process_due_jobs_in_database(self.env.cr.dbname, 1, max_seconds=30)
+        job = self.read_committed("queue.job", job_id, ["state", "retry", "eta", "exc_message"])
+        return job, before
+
+    def test_a_retryable_error_waits_as_the_retry_pattern_says(self):
+        job, before = self.run_once("_oca_sync_with_a_busy_remote")
+        self.assertEqual((job["state"], job["retry"]), ("pending", 1))
+        self.assertGreaterEqual(job["eta"], before + timedelta(seconds=599))
+        self.assertLess(job["eta"], before + timedelta(seconds=700))
+        self.assertIn("the remote side is busy", job["exc_message"])
+
+    def test_ignore_retry_tries_again_without_spending_an_attempt(self):
+        job, before = self.run_once("_oca_poll_without_spending_an_attempt")
+        self.assertEqual((job["state"], job["retry"]), ("pending", 0))
+        self.assertLess(job["eta"], before + timedelta(seconds=60))
