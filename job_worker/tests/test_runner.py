@@ -82,6 +82,18 @@ class TestWhereCandidatesStart(TransactionCase):
         server_hooks._start_in_threaded_server()
         self.assertIsNone(embedded_runner._process.runner)
 
+    def test_a_keepalive_starts_the_runner_of_a_serving_process_that_has_none(self):
+        started = []
+        self.patch(server_hooks, "_hooks_installed", True)
+        self.patch(server_hooks, "_is_one_off_run", lambda: False)
+        self.patch(server_hooks, "start_embedded_runner", lambda kind: started.append(kind) or True)
+        self.patch(odoo_server, "server", odoo_server.ThreadedServer(None))
+        self.assertTrue(server_hooks.ensure_runner_started())
+        self.assertEqual(started, ["threaded server"])
+        self.patch(server_hooks, "_hooks_installed", False)  # not server-wide: never
+        self.assertFalse(server_hooks.ensure_runner_started())
+        self.assertEqual(started, ["threaded server"])
+
     def test_hooks_are_installed_only_when_loaded_server_wide(self):
         self.patch(server_hooks, "_hooks_installed", False)
         self.patch(server_hooks, "is_loaded_server_wide", lambda: False)
