@@ -14,11 +14,19 @@ from job_worker.engine.dispatcher import DispatcherConfig
 
 
 def depends(cursor, child, *parents):
+    """Make ``child`` wait for ``parents``, all in one graph (as ``delayable()`` stores
+    them: dependencies are followed for jobs of a graph)."""
     for parent in parents:
         cursor.execute(
             "INSERT INTO queue_job_dependency_rel (job_id, parent_id) VALUES (%s, %s)",
             [child, parent],
         )
+    cursor.execute(
+        "UPDATE queue_job SET graph_uuid = coalesce("
+        " (SELECT max(graph_uuid) FROM queue_job WHERE id = ANY(%(ids)s)),"
+        " gen_random_uuid()::varchar) WHERE id = ANY(%(ids)s)",
+        {"ids": [child, *parents]},
+    )
 
 
 def set_state(db, job_id, state):

@@ -3,6 +3,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..channel_configuration import apply_configured_channels
 from ..engine.schema import ROOT_CHANNEL
 
 
@@ -46,6 +47,12 @@ class QueueJobChannel(models.Model):
     _complete_name_unique = models.UniqueIndex(
         "(complete_name)", "A channel with this name already exists."
     )
+
+    def _register_hook(self):
+        """Apply the channels configured as code (environment or configuration file) at
+        every registry load, in every process, on install too; never fails the load."""
+        super()._register_hook()
+        apply_configured_channels(self.env)
 
     @api.depends("name", "parent_id.complete_name")
     def _compute_complete_name(self):

@@ -1,4 +1,5 @@
 from . import (
+    test_channel_configuration,
     test_enqueue,
     test_graph_processing,
     test_job_management,

@@ -132,7 +132,9 @@ CREATE INDEX IF NOT EXISTS queue_job_waiting_index
     WHERE state = 'wait_dependencies';
 
 -- Dependency graphs follow their jobs' states, whatever writes them (the engine, the
--- Set to done and Cancel buttons, plain SQL):
+-- Set to done and Cancel buttons, plain SQL). The jobs of a graph share a graph_uuid
+-- (delayable() sets it; a job inserted in SQL with dependents must have one too), so
+-- that settling a job outside any graph costs no trigger call:
 -- - a job done: each dependent waiting for it becomes pending once all its parents are
 --   done. Two parents of one job may finish at the same moment, each in a transaction
 --   that cannot see the other done. So each dependent is locked first, then written
@@ -188,5 +190,9 @@ DROP TRIGGER IF EXISTS queue_job_follow_dependencies ON queue_job;
 CREATE TRIGGER queue_job_follow_dependencies
     AFTER UPDATE OF state ON queue_job
     FOR EACH ROW
-    WHEN (NEW.state IN ('done', 'cancelled') AND OLD.state IS DISTINCT FROM NEW.state)
+    WHEN (
+        NEW.graph_uuid IS NOT NULL  -- only jobs of a graph have dependents: no call for others
+        AND NEW.state IN ('done', 'cancelled')
+        AND OLD.state IS DISTINCT FROM NEW.state
+    )
     EXECUTE FUNCTION queue_job_follow_dependencies();
