@@ -57,7 +57,8 @@ emit() {
 if [ -n "${ODOO_PYTHON:-}" ]; then
     "$ODOO_PYTHON" -c 'import odoo' 2>/dev/null || die "ODOO_PYTHON=$ODOO_PYTHON cannot import odoo"
     check_series "$ODOO_PYTHON"
-    root=$("$ODOO_PYTHON" -c 'import odoo, os; print(os.path.dirname(os.path.dirname(odoo.__file__)))')
+    # odoo is a namespace package in 19.0 (no __init__.py, no __file__): use its path.
+    root=$("$ODOO_PYTHON" -c 'import odoo, os; print(os.path.dirname(next(iter(odoo.__path__))))')
     emit "$ODOO_PYTHON" "${ODOO_ADDONS_PATH:-$(addons_path_for "$root")}"
     exit 0
 fi

@@ -13,7 +13,6 @@ them as :class:`Event` values.
 """
 
 import contextlib
-import multiprocessing
 import os
 import queue
 import signal
@@ -25,7 +24,7 @@ import engine_import  # noqa: F401  (before anything from job_worker)
 import psycopg2
 from dispatcher_processes import (
     START_TIMEOUT_S,
-    STOP_TIMEOUT_S,
+    ChildProcesses,
     dispatcher_transaction_factory,
     open_attempt_log,
     wait_until,
@@ -102,17 +101,16 @@ def run_candidate_process(databases, server_options, environment, events):
 # -- the test's side ---------------------------------------------------------------------
 
 
-class CandidateProcesses:
+class CandidateProcesses(ChildProcesses):
     """The candidate children of one test, and everything they reported.
 
     :meth:`close` kills every child still alive and ends its server connections.
     """
 
     def __init__(self, db):
+        super().__init__()
         self.db = db
-        self._spawn = multiprocessing.get_context("spawn")
         self._queue = self._spawn.Queue()
-        self.processes = []
         self.events: list[Event] = []
 
     def start(self, databases, server_options=None, environment=None, wait=True):
@@ -201,24 +199,9 @@ class CandidateProcesses:
                 return event.at
         return None
 
-    def stop(self, process, timeout_s=STOP_TIMEOUT_S):
-        """SIGTERM ``process`` and wait until it exits; return its exit code."""
-        process.terminate()
-        process.join(timeout_s)
-        assert not process.is_alive(), f"candidate {process.pid} did not stop in {timeout_s} s"
-        return process.exitcode
-
-    def crash(self, process):
-        """SIGKILL ``process``: no cleanup of any kind runs in it."""
-        process.kill()
-        process.join(STOP_TIMEOUT_S)
-
     def close(self):
-        for process in self.processes:
-            if process.is_alive():
-                process.kill()
-        for process in self.processes:
-            process.join(STOP_TIMEOUT_S)
+        """Kill every child still alive, and end its server connections."""
+        self.kill_all()
         self._queue.close()
         pids = [process.pid for process in self.processes]
         with contextlib.suppress(psycopg2.Error), self.db.cursor() as cursor:

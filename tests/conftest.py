@@ -4,17 +4,15 @@ PostgreSQL is reached through libpq's usual environment (PGHOST, PGPORT, PGUSER,
 These tests never skip when it is unreachable: they fail, loudly.
 """
 
-import os
 import uuid
 
 import engine_import  # noqa: F401  (before anything from job_worker)
 import psycopg2
 import pytest
 from dispatcher_processes import DispatcherProcesses, create_job_logs, drop_job_logs
+from odoo_server import ADMIN_DATABASE, create_database_with, drop_database
 
 from job_worker.engine.schema import install_schema
-
-ADMIN_DATABASE = os.environ.get("JOB_WORKER_TEST_ADMIN_DB", "postgres")
 
 
 def connect(dbname, **params):
@@ -22,9 +20,8 @@ def connect(dbname, **params):
     return psycopg2.connect(dbname=dbname, **params)
 
 
-@pytest.fixture(scope="session")
-def database():
-    """Name of a fresh database with the queue schema, dropped at the end of the session."""
+def create_queue_database():
+    """A new empty database with the queue schema (no Odoo); return its name."""
     name = f"job_worker_test_{uuid.uuid4().hex[:10]}"
     try:
         admin = connect(ADMIN_DATABASE)
@@ -37,15 +34,40 @@ def database():
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
     try:
         with connect(name) as connection, connection.cursor() as cursor:
             install_schema(cursor)
         connection.close()
-        yield name
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    except BaseException:
+        drop_database(name)
+        raise
+    return name
+
+
+@pytest.fixture(scope="session")
+def database():
+    """Name of a fresh database with the queue schema, dropped at the end of the session."""
+    name = create_queue_database()
+    yield name
+    drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def odoo_database(request):
+    """A database with the test module's ``ODOO_MODULES`` installed, dropped after it."""
+    name = create_database_with(request.module.ODOO_MODULES)
+    yield name
+    drop_database(name)
+
+
+@pytest.fixture
+def observed(odoo_database):
+    """An autocommit connection to the Odoo database, to look at it from outside."""
+    connection = connect(odoo_database, application_name="job_worker:test-observer")
+    connection.autocommit = True
+    yield connection
+    connection.close()
 
 
 @pytest.fixture

@@ -238,14 +238,44 @@ def is_connected(db, application_name):
         return cursor.fetchone()[0] > 0
 
 
-class DispatcherProcesses:
+class ChildProcesses:
+    """The child processes of one test: stopped (SIGTERM) or crashed (SIGKILL) at will,
+    and whatever is still alive killed by :meth:`kill_all`."""
+
+    def __init__(self):
+        self._spawn = multiprocessing.get_context("spawn")
+        self.processes = []
+
+    def alive(self):
+        return [process for process in self.processes if process.is_alive()]
+
+    def stop(self, process, timeout_s=STOP_TIMEOUT_S):
+        """SIGTERM ``process`` and wait until it exits; return its exit code."""
+        process.terminate()
+        process.join(timeout_s)
+        assert not process.is_alive(), f"{process.name} did not stop within {timeout_s} s"
+        return process.exitcode
+
+    def crash(self, process):
+        """SIGKILL ``process``: no cleanup of any kind runs in it."""
+        process.kill()
+        process.join(STOP_TIMEOUT_S)
+
+    def kill_all(self):
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+        for process in self.processes:
+            process.join(STOP_TIMEOUT_S)
+
+
+class DispatcherProcesses(ChildProcesses):
     """The dispatcher children of one test; :meth:`close` ends every one still alive."""
 
     def __init__(self, database, db):
+        super().__init__()
         self.database = database
         self.db = db
-        self._spawn = multiprocessing.get_context("spawn")
-        self.processes = []
 
     def start(self, config: DispatcherConfig, wait=True):
         """Start a child running a dispatcher under a name of its own; return the process.
@@ -270,28 +300,9 @@ class DispatcherProcesses:
         )
         assert process.is_alive(), f"{process.name} exited with {process.exitcode}"
 
-    def alive(self):
-        return [process for process in self.processes if process.is_alive()]
-
-    def stop(self, process, timeout_s=STOP_TIMEOUT_S):
-        """SIGTERM ``process`` and wait until it exits; return its exit code."""
-        process.terminate()
-        process.join(timeout_s)
-        assert not process.is_alive(), f"{process.name} did not stop within {timeout_s} s"
-        return process.exitcode
-
-    def crash(self, process):
-        """SIGKILL ``process``: no cleanup of any kind runs in it."""
-        process.kill()
-        process.join(STOP_TIMEOUT_S)
-
     def close(self):
         """Kill every child still alive, and end whatever it left running in PostgreSQL."""
-        for process in self.processes:
-            if process.is_alive():
-                process.kill()
-        for process in self.processes:
-            process.join(STOP_TIMEOUT_S)
+        self.kill_all()
         # A killed child's server processes outlive it while a statement runs (pg_sleep):
         # they would hold row locks into the next test.
         with contextlib.suppress(psycopg2.Error), self.db.cursor() as cursor:

@@ -2,13 +2,18 @@
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import uuid
 
+import psycopg2
 import pytest
 from engine_import import PROJECT_ROOT
+
+ADMIN_DATABASE = os.environ.get("JOB_WORKER_TEST_ADMIN_DB", "postgres")
+"""The database connected to when creating and dropping test databases."""
 
 ODOO_PYTHON = os.environ.get("ODOO_PYTHON")
 ODOO_ADDONS_PATH = os.environ.get("ODOO_ADDONS_PATH")
@@ -19,6 +24,8 @@ requires_odoo = pytest.mark.skipif(
 )
 
 
+TEST_DATA_DIR = PROJECT_ROOT / ".odoo" / "test-data"
+"""Odoo's data directory in these tests: the filestores of the databases they create."""
 TEST_ADDONS = PROJECT_ROOT / "tests" / "addons"
 """Addons only the end-to-end tests install (jobs that record their executions)."""
 ODOO_BIN = PROJECT_ROOT / "scripts" / "odoo-bin"
@@ -31,7 +38,14 @@ def addons_path():
 def odoo(*arguments, stdin=None, timeout=300):
     """Run ``python -m odoo <arguments>`` and return the finished process (output captured)."""
     return subprocess.run(
-        [ODOO_PYTHON, "-m", "odoo", *arguments, f"--addons-path={addons_path()}"],
+        [
+            ODOO_PYTHON,
+            "-m",
+            "odoo",
+            *arguments,
+            f"--addons-path={addons_path()}",
+            f"--data-dir={TEST_DATA_DIR}",
+        ],
         input=stdin,
         capture_output=True,
         text=True,
@@ -53,8 +67,19 @@ def create_database_with(modules):
         "--http-interface=127.0.0.1",
     )
     if process.returncode != 0:
+        drop_database(name)
         raise RuntimeError(f"installing {modules} into {name} failed:\n{process.stderr[-3000:]}")
     return name
+
+
+def drop_database(name):
+    """Drop a database the tests created, and its filestore."""
+    admin = psycopg2.connect(dbname=ADMIN_DATABASE)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+    shutil.rmtree(TEST_DATA_DIR / "filestore" / name, ignore_errors=True)
 
 
 def shell(database, script):
@@ -89,6 +114,7 @@ class OdooServer:
                 "-d",
                 database,
                 f"--addons-path={addons_path()}",
+                f"--data-dir={TEST_DATA_DIR}",
                 "--http-interface=127.0.0.1",
                 f"--http-port={self.port}",
                 f"--gevent-port={free_port()}",

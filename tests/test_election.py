@@ -8,7 +8,6 @@ Throughout every test, a watcher polls ``pg_locks``: no advisory lock may ever a
 import statistics
 import threading
 import time
-import uuid
 
 import pytest
 from candidate_processes import (
@@ -17,8 +16,9 @@ from candidate_processes import (
     candidate_connections,
     connections_of,
 )
-from conftest import ADMIN_DATABASE, connect, insert_job
+from conftest import connect, create_queue_database, insert_job
 from dispatcher_processes import executions, wait_until
+from odoo_server import drop_database
 
 from job_worker.engine import codec
 from job_worker.engine.election import CandidateName, check_election, join_election
@@ -67,22 +67,9 @@ def candidates(db, job_logs, advisory_locks_seen):
 @pytest.fixture
 def second_database():
     """Another database with the queue schema, for elections that must not mix."""
-    from job_worker.engine.schema import install_schema
-
-    name = f"job_worker_test_{uuid.uuid4().hex[:10]}"
-    admin = connect(ADMIN_DATABASE)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        with connect(name) as connection, connection.cursor() as cursor:
-            install_schema(cursor)
-        connection.close()
-        yield name
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    name = create_queue_database()
+    yield name
+    drop_database(name)
 
 
 def insert_jobs(db, count, milliseconds):

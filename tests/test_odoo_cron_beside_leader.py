@@ -4,13 +4,14 @@ database): no job runs twice, channel capacities hold, both do part of the work.
 
 import pytest
 from capacity_watcher import EVERY_CHANNEL, CapacityWatcher
-from conftest import ADMIN_DATABASE, connect
 from dispatcher_processes import wait_until
-from odoo_server import OdooServer, create_database_with, job_worker_errors, requires_odoo, shell
+from odoo_server import OdooServer, job_worker_errors, requires_odoo, shell
 
 from job_worker.engine.election import list_candidates
 
 pytestmark = [pytest.mark.odoo, requires_odoo]
+ODOO_MODULES = "job_worker_cron,job_worker_e2e"
+"""Installed in the module\'s database (the ``odoo_database`` fixture)."""
 
 JOBS = 2000
 JOB_S = 0.01
@@ -19,25 +20,6 @@ NARROW_CAPACITY = 1
 NARROW_EVERY = 10
 ALL_DONE_WITHIN_S = 240
 SERVER_WIDE = "--load=base,web,job_worker"
-
-
-@pytest.fixture(scope="module")
-def odoo_database():
-    name = create_database_with("job_worker_cron,job_worker_e2e")
-    yield name
-    admin = connect(ADMIN_DATABASE)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
-
-
-@pytest.fixture
-def observed(odoo_database):
-    connection = connect(odoo_database, application_name="job_worker:test-observer")
-    connection.autocommit = True
-    yield connection
-    connection.close()
 
 
 def enqueue(database):

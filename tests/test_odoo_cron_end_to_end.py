@@ -11,11 +11,13 @@ records every execution in the job's own transaction).
 import json
 
 import pytest
-from conftest import ADMIN_DATABASE, connect
+from conftest import connect
 from dispatcher_processes import wait_until
-from odoo_server import OdooServer, create_database_with, requires_odoo, shell
+from odoo_server import OdooServer, requires_odoo, shell
 
 pytestmark = [pytest.mark.odoo, requires_odoo]
+ODOO_MODULES = "job_worker_cron,job_worker_e2e"
+"""Installed in the module\'s database (the ``odoo_database`` fixture)."""
 
 DUE_NOW_JOBS = 150
 ETA_JOBS = 50
@@ -24,17 +26,6 @@ CRON_CYCLE_S = 60
 """How often an idle cron thread looks for due work (Odoo's ``SLEEP_INTERVAL``)."""
 SLACK_S = 30
 """On top of a cron cycle: running the jobs themselves, on a loaded machine."""
-
-
-@pytest.fixture(scope="module")
-def odoo_database():
-    name = create_database_with("job_worker_cron,job_worker_e2e")
-    yield name
-    admin = connect(ADMIN_DATABASE)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
 
 
 def enqueue_jobs(database):

@@ -27,11 +27,9 @@ from dataclasses import dataclass
 
 import pytest
 from capacity_watcher import EVERY_CHANNEL, CapacityWatcher
-from conftest import ADMIN_DATABASE, connect
 from dispatcher_processes import wait_until
 from odoo_server import (
     OdooServer,
-    create_database_with,
     job_worker_errors,
     requires_odoo,
     shell,
@@ -40,6 +38,8 @@ from odoo_server import (
 from job_worker.engine.election import list_candidates
 
 pytestmark = [pytest.mark.odoo, requires_odoo]
+ODOO_MODULES = "job_worker,job_worker_e2e"
+"""Installed in the module\'s database (the ``odoo_database`` fixture)."""
 
 JOBS = 2000
 NARROW_EVERY = 10
@@ -65,17 +65,6 @@ LEADER_OWNER = "job_worker:leader:"
 
 
 @pytest.fixture(scope="module")
-def odoo_database():
-    name = create_database_with("job_worker,job_worker_e2e")
-    yield name
-    admin = connect(ADMIN_DATABASE)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
-
-
-@pytest.fixture(scope="module")
 def api_key(odoo_database):
     """A key generated as Settings does, the root channel's capacity, and ``root.narrow``."""
     output = shell(
@@ -94,15 +83,6 @@ print(json.dumps({{"key": key}}))
 """,
     )
     return last_json_line(output)["key"]
-
-
-@pytest.fixture
-def observed(odoo_database):
-    """An autocommit connection to the database."""
-    connection = connect(odoo_database, application_name="job_worker:test-observer")
-    connection.autocommit = True
-    yield connection
-    connection.close()
 
 
 def last_json_line(output):

@@ -12,11 +12,10 @@ import signal
 import threading
 
 import pytest
-from conftest import ADMIN_DATABASE, connect
+from conftest import connect
 from dispatcher_processes import wait_until
 from odoo_server import (
     OdooServer,
-    create_database_with,
     job_worker_errors,
     requires_odoo,
     shell,
@@ -25,23 +24,14 @@ from odoo_server import (
 from job_worker.engine.election import CandidateName, list_candidates
 
 pytestmark = [pytest.mark.odoo, requires_odoo]
+ODOO_MODULES = "job_worker,job_worker_e2e"
+"""Installed in the module\'s database (the ``odoo_database`` fixture)."""
 
 JOBS = 500
 SLOW_JOB_S = 6
 """The long job the leader is killed in the middle of."""
 SERVER_WIDE = "--load=base,web,job_worker"
 ODOO_SH_CRON_WORKER = ("--max-cron-threads=0", "--limit-time-real-cron=0", "--limit-time-real=0")
-
-
-@pytest.fixture(scope="module")
-def odoo_database():
-    name = create_database_with("job_worker,job_worker_e2e")
-    yield name
-    admin = connect(ADMIN_DATABASE)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
 
 
 class Observer:

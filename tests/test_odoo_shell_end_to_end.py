@@ -3,21 +3,12 @@
 import json
 
 import pytest
-from conftest import ADMIN_DATABASE, connect
-from odoo_server import create_database_with, requires_odoo, shell
+from conftest import connect
+from odoo_server import requires_odoo, shell
 
 pytestmark = [pytest.mark.odoo, requires_odoo]
-
-
-@pytest.fixture(scope="module")
-def odoo_database():
-    name = create_database_with("job_worker")
-    yield name
-    admin = connect(ADMIN_DATABASE)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+ODOO_MODULES = "job_worker"
+"""Installed in the module\'s database (the ``odoo_database`` fixture)."""
 
 
 def last_json_line(output):
