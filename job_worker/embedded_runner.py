@@ -39,7 +39,6 @@ class _ProcessRunner:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.kind: str | None = None
         self.config: RunnerConfig | None = None
         self.activation: Activation | None = None
         self.runner: CandidateRunner | None = None
@@ -80,7 +79,6 @@ def start_embedded_runner(process_kind: str) -> bool:
             _logger.warning("job_worker runner: its thread had stopped; starting it again")
             runner.stop(timeout_s=_process.config.shutdown_grace + 5.0)
         _process.pid = os.getpid()
-        _process.kind = process_kind
         runner_config, problems = parse_runner_config(read_job_worker_section(), os.environ)
         for problem in problems:
             _logger.error("job_worker runner configuration: %s", problem)
@@ -126,10 +124,11 @@ def stop_embedded_runner() -> None:
     runner.stop(timeout_s=grace + 5.0)
 
 
-def nudge_embedded_runner() -> None:
-    """List the served databases now (a database just got job_worker installed)."""
+def serve_database_soon(dbname: str) -> None:
+    """Have this process's runner list its databases now if it does not serve ``dbname``
+    yet (job_worker was just installed there, and a keep-alive names it)."""
     runner = _process.runner
-    if runner is not None:
+    if runner is not None and _process.pid == os.getpid() and dbname not in runner.statuses():
         runner.check_databases_now()
 
 

@@ -12,6 +12,7 @@ import time
 from odoo import http
 from odoo.http import request
 
+from ..embedded_runner import serve_database_soon
 from ..engine.backlog import read_backlog
 from ..engine.schema import NOTIFY_CHANNEL
 from ..processing import process_due_jobs_in_database
@@ -51,6 +52,7 @@ class ProcessingEndpoints(http.Controller):
         with database_env(dbname) as env:
             authenticate(env, body)
             ensure_runner_started()
+            serve_database_soon(dbname)
             env.cr.execute("SELECT pg_notify(%s, 'keepalive')", [NOTIFY_CHANNEL])
             backlog = read_backlog(env.cr)
             status = runner_status(env.cr)
