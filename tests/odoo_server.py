@@ -28,7 +28,9 @@ TEST_DATA_DIR = PROJECT_ROOT / ".odoo" / "test-data"
 """Odoo's data directory in these tests: the filestores of the databases they create."""
 TEST_ADDONS = PROJECT_ROOT / "tests" / "addons"
 """Addons only the end-to-end tests install (jobs that record their executions)."""
-ODOO_BIN = PROJECT_ROOT / "scripts" / "odoo-bin"
+ODOO_LAUNCHER = PROJECT_ROOT / "scripts" / "odoo-launcher"
+"""Starts Odoo from a script path, which a prefork server can run again for its gevent
+process (``python -m odoo`` cannot be)."""
 
 
 def addons_path():
@@ -101,7 +103,7 @@ def free_port():
 
 
 class OdooServer:
-    """A long-running ``odoo-bin`` server process on 127.0.0.1, logging to a file."""
+    """A long-running Odoo server process on 127.0.0.1, logging to a file."""
 
     def __init__(self, database, log_path, *arguments):
         self.log_path = log_path
@@ -110,7 +112,7 @@ class OdooServer:
         self.process = subprocess.Popen(
             [
                 ODOO_PYTHON,
-                str(ODOO_BIN),
+                str(ODOO_LAUNCHER),
                 "-d",
                 database,
                 f"--addons-path={addons_path()}",

@@ -1,6 +1,6 @@
 """End to end on a real Odoo 19: candidates in HTTP workers, one leader, crash and recovery.
 
-Real ``odoo-bin`` servers on one database, jobs enqueued from ``odoo shell``, and the
+Real Odoo servers on one database, jobs enqueued from ``odoo shell``, and the
 leader's process SIGKILLed while it runs a long job. Every job records its execution in
 its own transaction (``tests/addons/job_worker_e2e``), so a job run twice would leave two
 rows. Throughout, a watcher samples ``pg_stat_activity`` and ``pg_locks``: never more
