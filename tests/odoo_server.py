@@ -1,5 +1,6 @@
 """Running a real Odoo 19 from the tests: ODOO_PYTHON and ODOO_ADDONS_PATH name it."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -136,11 +137,24 @@ class OdooServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout_s=60):
-        """SIGTERM, as an operator's stop; return the exit code."""
+        """SIGTERM, as an operator's stop; return the exit code. A server still running
+        after ``timeout_s`` is killed with its children (so that it cannot disturb the
+        next test), and the test fails."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            children = _children(self.pid)
+            self.process.kill()
+            for child in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
+            self.process.wait(30)
+            raise AssertionError(
+                f"the server {self.pid} did not stop within {timeout_s} s of SIGTERM "
+                f"(killed, with its processes {children})"
+            ) from None
         finally:
             self._log.close()
 
@@ -150,6 +164,15 @@ class OdooServer:
             self.process.kill()
         self.process.wait(30)
         self._log.close()
+
+
+def _children(pid):
+    """Pids of the processes ``pid`` started (prefork workers), from /proc."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except FileNotFoundError:
+        return []
 
 
 LOG_RECORD_START = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )")
