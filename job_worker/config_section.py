@@ -30,7 +30,7 @@ def read_config_section(section: str) -> dict[str, str]:
     parser = configparser.RawConfigParser()
     try:
         parser.read(path, encoding="utf-8")
-    except configparser.Error as error:
+    except (configparser.Error, OSError, UnicodeDecodeError) as error:
         _logger.error("job_worker: the configuration file %s cannot be read: %s", path, error)
         return {}
     return dict(parser.items(section)) if parser.has_section(section) else {}

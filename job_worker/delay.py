@@ -83,12 +83,7 @@ class PreparedJob:
     method_name: str
     args: tuple
     kwargs: dict
-    properties: JobProperties
     values: dict = field(default_factory=dict)
-
-    @property
-    def func_name(self) -> str:
-        return f"{self.records._name}.{self.method_name}"
 
     def perform(self):
         """Run the call now, as the job would."""
@@ -189,7 +184,7 @@ def prepare_job(records, method_name, args, kwargs, properties: JobProperties) -
         "company_id": env.company.id,
         "date_created": fields.Datetime.now(),
     }
-    return PreparedJob(records, method_name, tuple(args), dict(kwargs), properties, values)
+    return PreparedJob(records, method_name, tuple(args), dict(kwargs), values)
 
 
 def store_jobs(env, prepared_jobs, dependencies):
@@ -210,6 +205,7 @@ def store_jobs(env, prepared_jobs, dependencies):
         .sudo()
         .with_context(mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True)
     )
+    parent_indexes = {parent for parents in dependencies.values() for parent in parents}
     stored = []
     for index, prepared in enumerate(prepared_jobs):
         parents = [stored[parent] for parent in dependencies.get(index, ())]
@@ -217,22 +213,28 @@ def store_jobs(env, prepared_jobs, dependencies):
             **prepared.values,
             "graph_uuid": graph_uuid,
             "state": (JobState.WAIT_DEPENDENCIES if parents else JobState.PENDING).value,
-            "dependency_ids": [(6, 0, [parent.id for parent in parents if parent])],
+            "dependency_ids": [(6, 0, [parent.id for parent in parents])],
         }
-        stored.append(_create_unless_duplicate(Job, values))
+        is_parent = index in parent_indexes
+        job = _create_unless_duplicate(Job, values, must_be_visible=is_parent)
+        if is_parent and job.graph_uuid != graph_uuid:
+            _hold_as_parent(job, graph_uuid)
+        stored.append(job)
     due = [job for job in stored if job and job.state == JobState.PENDING.value]
     if due:
         env["queue.job"]._schedule_processing_at([job.eta or job.date_created for job in due])
     return stored
 
 
-def _create_unless_duplicate(Job, values):
+def _create_unless_duplicate(Job, values, must_be_visible=False):
     """Create the job, unless a job still to run holds its identity key: return that one.
 
     Two transactions storing the same key at once both pass the search; the unique
-    index lets the first one in, and the second, refused, rolls back to its savepoint.
-    The job that won may not be visible to this transaction yet: then an empty record
-    is returned, and the caller's job exists all the same.
+    index lets the first one in, and the second, refused, rolls back to its savepoint
+    and returns the winner. The winner may not be visible to this transaction yet: an
+    empty record is returned then (the caller's job exists all the same), unless the
+    job must be linked to (a parent in a graph): then the refusal stands, and the
+    caller may try again a moment later.
     """
     key = values.get("identity_key")
     if not key:
@@ -247,10 +249,26 @@ def _create_unless_duplicate(Job, values):
         with _expected_refusal_unlogged(), Job.env.cr.savepoint():
             return Job.create(values)
     except psycopg2.errors.UniqueViolation:
+        existing = _job_holding_key(Job, key)
+        if not existing and must_be_visible:
+            raise
         _logger.info(
             "job %s not stored: another transaction stored identity key %r", values["name"], key
         )
-        return _job_holding_key(Job, key)
+        return existing
+
+
+def _hold_as_parent(job, graph_uuid):
+    """A job stored before (it held the identity key) becomes a parent in this graph:
+    it joins the graph, so that the dependency trigger follows it, and its row stays
+    locked until this transaction commits, so that it cannot end before its new
+    dependents exist (claims skip locked rows). A job that changed meanwhile makes this
+    transaction fail with a serialization error (Odoo retries the request)."""
+    job.env.cr.execute(
+        "UPDATE queue_job SET graph_uuid = coalesce(graph_uuid, %s) WHERE id = %s",
+        [graph_uuid, job.id],
+    )
+    job.invalidate_recordset(["graph_uuid"])
 
 
 class _ThreadRefusalFilter(logging.Filter):

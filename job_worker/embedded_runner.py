@@ -24,6 +24,9 @@ from .served_databases import list_served_databases
 
 _logger = logging.getLogger(__name__)
 
+SHUTDOWN_MARGIN_S = 20.0
+"""Beyond the shutdown grace, what a stopping runner is given: its dispatcher interrupts
+the jobs still running, waits up to 5 s for them to give back, then joins its threads."""
 NOT_SERVER_WIDE = (
     "job_worker is not loaded server-wide, so no HTTP worker runs jobs: add it to "
     "server_wide_modules (--load=base,web,job_worker) and restart"
@@ -77,7 +80,7 @@ def start_embedded_runner(process_kind: str) -> bool:
             if runner is None or runner.is_running:
                 return runner is not None
             _logger.warning("job_worker runner: its thread had stopped; starting it again")
-            runner.stop(timeout_s=_process.config.shutdown_grace + 5.0)
+            runner.stop(timeout_s=_process.config.shutdown_grace + SHUTDOWN_MARGIN_S)
         _process.pid = os.getpid()
         runner_config, problems = parse_runner_config(read_job_worker_section(), os.environ)
         for problem in problems:
@@ -121,7 +124,7 @@ def stop_embedded_runner() -> None:
         return
     grace = _process.config.shutdown_grace
     _logger.info("job_worker runner: stopping (running jobs get up to %gs)", grace)
-    runner.stop(timeout_s=grace + 5.0)
+    runner.stop(timeout_s=grace + SHUTDOWN_MARGIN_S)
 
 
 def serve_database_soon(dbname: str) -> None:

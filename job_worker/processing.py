@@ -138,10 +138,17 @@ class OdooJobTransaction:
     def on_settled(self, job, result):
         """The outcome is recorded: a failure is posted on the job's chatter, in this
         same transaction (see :mod:`..models.queue_job_failure_notification`)."""
-        if result is JobResult.FAILED:
-            env = self.env(su=True)
-            env.invalidate_all()  # the engine's SQL just changed the job's row
-            env["queue.job"].browse(job.id)._post_failure_message()
+        if result is not JobResult.FAILED:
+            return
+        env = self.env(su=True)
+        env.invalidate_all()  # the engine's SQL just changed the job's row
+        try:
+            with self.cursor.savepoint():
+                env["queue.job"].browse(job.id)._post_failure_message()
+        except Exception:
+            # The failure is recorded all the same: a post that cannot be made (mail
+            # configuration, a follower's access) must not make the job run again.
+            _logger.exception("the failure of job %s could not be posted on it", job.uuid)
 
     def commit(self):
         """Commit the job's transaction (post-commit hooks run)."""

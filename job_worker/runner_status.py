@@ -38,3 +38,25 @@ def _summary(leader: CandidateName | None, count: int) -> str:
             "endpoint, or the Process button)"
         )
     return f"os pid {leader.os_pid} leads, among {count} candidate(s)"
+
+
+def describe_runner_status(env, status: dict, with_candidates: bool = False) -> str:
+    """The status as text for a person: the summary, the candidates if asked, and this
+    worker's role and why."""
+    own = status["this_process"]
+    lines = [status["summary"] + "."]
+    if with_candidates:
+        lines += [
+            f"- {candidate['application_name']} (os pid {candidate['pid']}, since "
+            f"{candidate['started_at']})"
+            for candidate in status["candidates"]
+        ]
+    lines.append(
+        env._(
+            "This worker (pid %(pid)s): %(role)s, %(reason)s.",
+            pid=own["pid"],
+            role=own["role"],
+            reason=own["reason"],
+        )
+    )
+    return "\n".join(lines)

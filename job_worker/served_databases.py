@@ -37,7 +37,8 @@ def list_served_databases() -> list[str]:
 def has_job_worker_installed(dbname: str, for_runner: bool = False) -> bool:
     """Whether ``dbname`` is an Odoo database where ``job_worker`` is installed (not
     being installed or upgraded by another process); with ``for_runner``, also whether
-    its embedded runner is enabled (Job Queue > Settings)."""
+    its embedded runner is enabled (Job Queue > Settings). A database that exists but
+    cannot be reached now raises ``psycopg2.OperationalError``."""
     try:
         with closing(sql_db.db_connect(dbname).cursor()) as cursor:
             cursor.execute("SELECT to_regclass('ir_module_module') IS NOT NULL")
@@ -50,8 +51,13 @@ def has_job_worker_installed(dbname: str, for_runner: bool = False) -> bool:
                 [RUNNER_PARAMETER],
             )
             row = cursor.fetchone()
-    except psycopg2.Error:
-        return False
+    except psycopg2.OperationalError as error:
+        if "does not exist" in str(error):  # named by db_name, but not there
+            return False
+        # Unreachable for now (too many clients, a failover): say so, rather than
+        # "not installed", which would stop the database's leader. The runner keeps
+        # the databases it serves when listing them fails.
+        raise
     if not row or row[0] != "installed":
         return False
     return not (for_runner and row[1] == RUNNER_DISABLED)

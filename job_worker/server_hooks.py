@@ -47,7 +47,7 @@ def _after(original, extra):
     @functools.wraps(original)
     def hooked(self, *args, **kwargs):
         result = original(self, *args, **kwargs)
-        extra()
+        _never_failing(extra)
         return result
 
     return hooked
@@ -56,10 +56,19 @@ def _after(original, extra):
 def _before(original, extra):
     @functools.wraps(original)
     def hooked(self, *args, **kwargs):
-        extra()
+        _never_failing(extra)
         return original(self, *args, **kwargs)
 
     return hooked
+
+
+def _never_failing(extra):
+    """Run a hook of the runner; an error is logged, never raised into Odoo's server
+    (a worker whose start raised would exit, be respawned, and fail again)."""
+    try:
+        extra()
+    except Exception:
+        _logger.exception("job_worker runner: its server hook failed; this process runs no jobs")
 
 
 def _start_in_http_worker():

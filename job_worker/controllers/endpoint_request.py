@@ -28,13 +28,19 @@ MAX_BODY_BYTES = 16 * 1024
 
 
 class EndpointRefusal(Exception):
-    """A request refused: ``status`` is the HTTP status, ``reason`` what was wrong."""
+    """A request refused: ``status`` is the HTTP status, ``reason`` what the caller is
+    told, ``logged_reason`` what the log says (the same unless given)."""
 
-    def __init__(self, status: int, error: str, reason: str):
+    def __init__(self, status: int, error: str, reason: str, logged_reason: str = ""):
         super().__init__(reason)
         self.status = status
         self.error = error
         self.reason = reason
+        self.logged_reason = logged_reason or reason
+
+
+KEY_REQUIRED = (401, "key_required", "an API key is required")
+WRONG_KEY = (403, "wrong_key", "the API key is not valid")
 
 
 def utc_timestamp() -> str:
@@ -56,6 +62,9 @@ def json_response(data: dict, status: int = 200):
 
 def read_json_body() -> dict:
     """The request's JSON object, or ``{}`` for an empty body; 400 otherwise."""
+    declared = request.httprequest.content_length
+    if declared is not None and declared > MAX_BODY_BYTES:
+        raise EndpointRefusal(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
     raw = request.httprequest.get_data(cache=True)
     if len(raw) > MAX_BODY_BYTES:
         raise EndpointRefusal(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
@@ -84,26 +93,33 @@ def presented_key(params: dict) -> str | None:
     )
 
 
-def selected_database() -> str:
+def selected_database(params: dict) -> str:
     """The database named by the ``db`` query parameter or the ``X-Odoo-Database``
-    header, else the request's, else the only one this server serves; it must pass
-    ``dbfilter`` and have job_worker installed."""
+    header, else the request's, else the only one this server serves; it must be one
+    this server serves (``db_name``, ``dbfilter``) and have job_worker installed.
+
+    A request without a key is refused first, and a database that is not served is
+    answered as a wrong key (the log says which): callers without the key learn nothing
+    of which databases exist.
+    """
+    if not presented_key(params):
+        raise EndpointRefusal(*KEY_REQUIRED)
     host = request.httprequest.environ.get("HTTP_HOST", "")
     named = request.httprequest.args.get("db") or request.httprequest.headers.get("X-Odoo-Database")
+    served = http.db_list(force=True, host=host)
     dbname = named or request.db
     if not dbname:
-        databases = http.db_list(force=True, host=host)
-        if len(databases) != 1:
+        if len(served) != 1:
             raise EndpointRefusal(
                 400,
                 "database_required",
                 "this server serves several databases: name one with the db query "
                 "parameter or the X-Odoo-Database header",
             )
-        dbname = databases[0]
-    if not http.db_filter([dbname], host=host) or not has_job_worker_installed(dbname):
+        dbname = served[0]
+    if dbname not in served or not has_job_worker_installed(dbname):
         raise EndpointRefusal(
-            404, "unknown_database", "no database of that name has job_worker here"
+            *WRONG_KEY, logged_reason=f"no database {dbname!r} with job_worker is served here"
         )
     return dbname
 
@@ -121,8 +137,8 @@ def authenticate(env, params: dict) -> None:
             "(Job Queue > Settings, [job_worker] api_key, or JOB_WORKER_API_KEY)",
         )
     if outcome is KeyCheck.MISSING:
-        raise EndpointRefusal(401, "key_required", "an API key is required")
-    raise EndpointRefusal(403, "wrong_key", "the API key is not valid")
+        raise EndpointRefusal(*KEY_REQUIRED)
+    raise EndpointRefusal(*WRONG_KEY)
 
 
 def requested_budget(env, params: dict) -> Budget:
@@ -179,7 +195,7 @@ def _log_refusal(refusal: EndpointRefusal) -> None:
         "job_worker endpoint %s refused a request from %s: %s (%s)",
         request.httprequest.path,
         request.httprequest.remote_addr,
-        refusal.reason,
+        refusal.logged_reason,
         refusal.status,
     )
 

@@ -48,7 +48,7 @@ class ProcessingEndpoints(http.Controller):
     def keepalive(self, **_query):
         """Keep this worker's runner alive and wake the leader; report the queue."""
         body = read_json_body() if request.httprequest.method == "POST" else {}
-        dbname = selected_database()
+        dbname = selected_database(body)
         with database_env(dbname) as env:
             authenticate(env, body)
             ensure_runner_started()
@@ -104,7 +104,7 @@ class ProcessingEndpoints(http.Controller):
 
 
 def _process_in_request(params: dict) -> dict:
-    dbname = selected_database()
+    dbname = selected_database(params)
     with database_env(dbname) as env:
         authenticate(env, params)
         budget = requested_budget(env, params)

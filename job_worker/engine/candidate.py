@@ -58,14 +58,12 @@ class Role(enum.Enum):
 
 @dataclass(frozen=True)
 class CandidateStatus:
-    """A candidate's role for its database and why, with what its last check saw."""
+    """A candidate's role for its database and why, and the leader its last check saw."""
 
     dbname: str
     role: Role
     reason: str
-    own_name: str | None = None
     leader: str | None = None
-    candidates: tuple[str, ...] = ()
 
 
 class Candidate:
@@ -251,11 +249,13 @@ class Candidate:
             return
         if thread is not None:
             _logger.error("the dispatcher of %s stopped on its own; starting it again", self.dbname)
-        self._dispatcher = self._make_dispatcher(self.may_claim)
-        self._dispatcher_thread = threading.Thread(
-            target=self._dispatcher.run, name=f"job_worker-leader-{self.dbname}", daemon=True
+            self._dispatcher = self._dispatcher_thread = None
+        dispatcher = self._make_dispatcher(self.may_claim)
+        thread = threading.Thread(
+            target=dispatcher.run, name=f"job_worker-leader-{self.dbname}", daemon=True
         )
-        self._dispatcher_thread.start()
+        thread.start()
+        self._dispatcher, self._dispatcher_thread = dispatcher, thread
 
     def _stop_leading(self) -> None:
         """Stop the dispatcher, if any: it lets running jobs finish within its grace,
@@ -295,12 +295,7 @@ class Candidate:
     def _set_status(self, role: Role, reason: str, view: ElectionView | None = None) -> None:
         previous = self._status
         self._status = CandidateStatus(
-            dbname=self.dbname,
-            role=role,
-            reason=reason,
-            own_name=self._name,
-            leader=view.leader if view else None,
-            candidates=view.candidates if view else (),
+            dbname=self.dbname, role=role, reason=reason, leader=view.leader if view else None
         )
         if (previous.role, previous.leader) == (role, self._status.leader):
             return

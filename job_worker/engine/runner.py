@@ -122,19 +122,29 @@ class CandidateRunner:
             self._recheck.clear()
 
     def _start_and_stop_candidates(self, wanted: set[str]) -> None:
+        """Start a candidate for each new database, stop those of databases gone. A
+        candidate that cannot be started is logged and tried again at the next listing."""
+        stopped = []
         with self._lock:
             if self._stopping.is_set():
                 return
-            gone = [name for name in self._candidates if name not in wanted]
-            stopped = [self._candidates.pop(name) for name in gone]
+            for dbname in [name for name in self._candidates if name not in wanted]:
+                stopped.append((dbname, self._candidates.pop(dbname)[0]))
             for dbname in sorted(wanted - self._candidates.keys()):
-                candidate = self._make_candidate(dbname)
-                thread = threading.Thread(
-                    target=candidate.run, name=f"job_worker-candidate-{dbname}", daemon=True
-                )
-                thread.start()
-                self._candidates[dbname] = (candidate, thread)
+                try:
+                    self._candidates[dbname] = self._start_candidate(dbname)
+                except Exception:
+                    _logger.exception("the candidate for %s could not start", dbname)
+                    continue
                 _logger.info("serving database %s", dbname)
-        for (candidate, _), dbname in zip(stopped, gone, strict=True):
+        for dbname, candidate in stopped:
             _logger.info("no longer serving database %s", dbname)
             candidate.stop()
+
+    def _start_candidate(self, dbname: str) -> tuple[Candidate, threading.Thread]:
+        candidate = self._make_candidate(dbname)
+        thread = threading.Thread(
+            target=candidate.run, name=f"job_worker-candidate-{dbname}", daemon=True
+        )
+        thread.start()
+        return candidate, thread

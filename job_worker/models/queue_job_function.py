@@ -77,17 +77,18 @@ class QueueJobFunction(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        """Create, or update the function of the same name that exists (OCA's merge)."""
-        vals_list = [self._json_values(vals) for vals in vals_list]
-        merged, to_create = self.browse(), []
+        """Create, or update the function of the same name that exists (OCA's merge);
+        the records returned follow ``vals_list``, one per entry."""
+        functions = self.browse()
         for vals in vals_list:
+            vals = self._json_values(vals)
             existing = self._existing_for(vals)
             if existing:
                 existing.write(vals)
-                merged |= existing
+                functions += existing
             else:
-                to_create.append(vals)
-        return merged | super().create(to_create)
+                functions += super().create([vals])
+        return functions
 
     def write(self, vals):
         return super().write(self._json_values(vals))

@@ -15,7 +15,7 @@ from odoo.exceptions import AccessError, UserError
 from ..engine.states import JobState
 from ..processing import process_due_jobs_in_database
 from ..processing_budget import processing_budget
-from ..runner_status import runner_status
+from ..runner_status import describe_runner_status, runner_status
 
 _logger = logging.getLogger(__name__)
 
@@ -107,23 +107,20 @@ class QueueJob(models.Model):
     def action_show_runner_status(self):
         """Show the runner status in a notification."""
         status = self.get_runner_status()
-        own = status["this_process"]
-        message = self.env._(
-            "%(summary)s. This worker (pid %(pid)s): %(role)s, %(reason)s.",
-            summary=status["summary"],
-            pid=own["pid"],
-            role=own["role"],
-            reason=own["reason"],
-        )
         notification = self._notification(
-            self.env._("Job runner status"), message, "info" if status["leader"] else "warning"
+            self.env._("Job runner status"),
+            describe_runner_status(self.env, status),
+            "info" if status["leader"] else "warning",
         )
         notification["params"]["sticky"] = True
         return notification
 
+    @api.model
     def _check_job_queue_manager(self):
+        """Refuse (AccessError) unless the user is a Job Queue Manager: a model's method
+        is callable by any logged-in user, so every action checks it itself."""
         if not self.env.user.has_group("job_worker.group_queue_job_manager"):
-            raise AccessError(self.env._("Only Job Queue Managers may process jobs."))
+            raise AccessError(self.env._("Only Job Queue Managers may do this."))
 
     def _processing_notification(self, title, processed, done, failed):
         message = self.env._(

@@ -6,8 +6,9 @@ waiting dependents, a cancelled one cancels them.
 """
 
 from odoo import fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
+from ..delay import IDENTITY_KEY_STATES
 from ..engine.states import JobState
 
 
@@ -17,6 +18,15 @@ class QueueJob(models.Model):
     def requeue(self):
         """Pending again, attempts counted from zero, the last error forgotten."""
         jobs = self._not_running(self.env._("requeued"))
+        held = jobs._identity_keys_held_elsewhere()
+        if held:
+            raise UserError(
+                self.env._(
+                    "These jobs cannot be requeued while other jobs waiting to run hold "
+                    "their identity keys: %(keys)s.",
+                    keys=", ".join(sorted(held)),
+                )
+            )
         jobs._write_state(
             {
                 "state": JobState.PENDING.value,
@@ -53,6 +63,21 @@ class QueueJob(models.Model):
         )
         return True
 
+    def _identity_keys_held_elsewhere(self):
+        """Identity keys of these jobs that other jobs still to run hold (the unique
+        index would refuse these jobs back into the queue)."""
+        keys = set(self.filtered("identity_key").mapped("identity_key"))
+        if not keys:
+            return set()
+        holders = self.search(
+            [
+                ("identity_key", "in", list(keys)),
+                ("id", "not in", self.ids),
+                ("state", "in", IDENTITY_KEY_STATES),
+            ]
+        )
+        return set(holders.mapped("identity_key"))
+
     def _write_state(self, values):
         """Write, then forget cached states: the database's dependency trigger may have
         changed other jobs' (see ``engine/sql/queue_job_runtime.sql``)."""
@@ -60,8 +85,7 @@ class QueueJob(models.Model):
         self.env["queue.job"].invalidate_model(["state", "date_cancelled"])
 
     def _not_running(self, change):
-        if not self.env.user.has_group("job_worker.group_queue_job_manager"):
-            raise AccessError(self.env._("Only Job Queue Managers may change jobs."))
+        self._check_job_queue_manager()
         running = self.filtered(lambda job: job.state == JobState.STARTED.value)
         if running and running == self:
             raise UserError(

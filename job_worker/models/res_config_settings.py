@@ -9,7 +9,7 @@ from ..processing_budget import (
     MAX_SECONDS_PARAMETER,
     MAX_SECONDS_RANGE,
 )
-from ..runner_status import runner_status
+from ..runner_status import describe_runner_status, runner_status
 from ..served_databases import RUNNER_DISABLED, RUNNER_ENABLED, RUNNER_PARAMETER
 
 
@@ -84,28 +84,13 @@ class ResConfigSettings(models.TransientModel):
             settings.job_worker_api_key_source = text
 
     def _compute_job_worker_runner_status(self):
-        status = runner_status(self.env.cr)
-        own = status["this_process"]
-        lines = [status["summary"] + "."]
-        lines += [
-            f"- {candidate['application_name']} (os pid {candidate['pid']}, since "
-            f"{candidate['started_at']})"
-            for candidate in status["candidates"]
-        ]
-        lines.append(
-            self.env._(
-                "This worker (pid %(pid)s): %(role)s, %(reason)s.",
-                pid=own["pid"],
-                role=own["role"],
-                reason=own["reason"],
-            )
-        )
+        text = describe_runner_status(self.env, runner_status(self.env.cr), with_candidates=True)
         for settings in self:
-            settings.job_worker_runner_status = "\n".join(lines)
+            settings.job_worker_runner_status = text
 
     def action_job_worker_generate_api_key(self):
         """Make a new key (the previous one made here stops working) and show it once."""
-        self._check_job_queue_manager()
+        self.env["queue.job"]._check_job_queue_manager()
         key = store_new_api_key(self.env)
         return {
             "type": "ir.actions.client",
@@ -120,10 +105,6 @@ class ResConfigSettings(models.TransientModel):
 
     def action_job_worker_revoke_api_key(self):
         """Forget the key made here."""
-        self._check_job_queue_manager()
+        self.env["queue.job"]._check_job_queue_manager()
         revoke_api_key(self.env)
         return {"type": "ir.actions.client", "tag": "reload"}
-
-    def _check_job_queue_manager(self):
-        if not self.env.user.has_group("job_worker.group_queue_job_manager"):
-            raise ValidationError(self.env._("Only Job Queue Managers may change the API key."))

@@ -85,6 +85,34 @@ class TestGraphProcessing(CommittedDataMixin, TransactionCase):
         self.assertEqual(self.states([child_id]), ["pending"])
 
 
+class TestDeduplicatedParent(CommittedDataMixin, TransactionCase):
+    def test_a_waiting_job_that_holds_a_parents_identity_key_stands_in_the_graph(self):
+        with self.committed_env() as env:
+            partner = env["res.partner"].create({"name": "Shared parent"})
+            lone = partner.with_delay(identity_key="shared-parent").write({"name": "lone"})
+            partner_id, lone_id = partner.id, lone.id
+        self.delete_committed_after_test("res.partner", [partner_id])
+        self.delete_committed_after_test("queue.job", [lone_id])
+
+        with self.committed_env() as env:
+            partner = env["res.partner"].browse(partner_id)
+            parent = partner.delayable(identity_key="shared-parent").write({"name": "dup"})
+            child = partner.delayable().write({"name": "after the shared parent"})
+            jobs = parent.on_done(child).delay()
+            self.assertEqual(jobs[0].id, lone_id)  # the waiting job stands in for it
+            child_id = jobs[1].id
+        self.delete_committed_after_test("queue.job", [child_id])
+
+        process_due_jobs_in_database(self.env.cr.dbname, 10, max_seconds=30)
+        states = [
+            self.read_committed("queue.job", job_id, ["state"])["state"]
+            for job_id in (lone_id, child_id)
+        ]
+        self.assertEqual(states, ["done", "done"])
+        name = self.read_committed("res.partner", partner_id, ["name"])["name"]
+        self.assertEqual(name, "after the shared parent")
+
+
 class TestIdentityKeyRace(CommittedDataMixin, TransactionCase):
     THREADS = 8
 

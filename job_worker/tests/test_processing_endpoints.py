@@ -119,12 +119,17 @@ class TestProcessingEndpoints(HttpCase):
 
     # -- databases -------------------------------------------------------------------------
 
-    def test_an_unknown_database_is_refused(self):
-        response = self.call(
-            "/job_worker/keepalive", key=self.key, query={"db": "job_worker_no_such_db"}
-        )
-        self.assertEqual(response.status_code, 404)
-        self.assertEqual(response.json()["error"], "unknown_database")
+    def test_an_unknown_database_is_answered_as_a_wrong_key_and_logged_for_what_it_is(self):
+        with self.assertLogs(LOGGER, logging.WARNING) as logs:
+            unknown = self.call(
+                "/job_worker/keepalive", key=self.key, query={"db": "job_worker_no_such_db"}
+            )
+        wrong_key = self.call("/job_worker/keepalive", key="not-the-key")
+        self.assertEqual(unknown.status_code, 403)
+        self.assertEqual(unknown.json()["message"], wrong_key.json()["message"])
+        self.assertIn("no database 'job_worker_no_such_db'", logs.output[0])
+        without_key = self.call("/job_worker/keepalive", query={"db": "job_worker_no_such_db"})
+        self.assertEqual(without_key.status_code, 401)
 
     # -- processing ------------------------------------------------------------------------
 
