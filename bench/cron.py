@@ -35,6 +35,7 @@ from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.modules.registry import Registry
 from odoo.service.db import exp_drop
 from odoo.tools import config
+from project_version import project_version
 
 # Modules of the addons (odoo.addons.*) are imported once the configuration has put the
 # addons path in place: inside the functions that use them.
@@ -194,25 +195,6 @@ class CronBench:
             raise RuntimeError(f"{path}: {done} of {total} jobs done by it, {jobs} expected")
 
 
-def project_commit() -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--", "job_worker*"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{commit}{' + uncommitted changes' if dirty else ''}"
-
-
 def load_average() -> str:
     return " ".join(f"{load:.2f}" for load in os.getloadavg())
 
@@ -284,7 +266,7 @@ def main(argv=None) -> int:
         progress(f"dropping {dbname}")
         exp_drop(dbname)
 
-    print(f"\nOdoo Job Worker cron benchmark (project commit {project_commit()})")
+    print(f"\nOdoo Job Worker cron benchmark (project commit {project_version('job_worker*')})")
     print(
         f"machine:  {os.cpu_count()} CPUs, {platform.platform()},"
         f" Python {platform.python_version()}"

@@ -1,8 +1,9 @@
 """A psycopg2 driver for the engine's execution protocol, for benchmarks.
 
-Like ``tests/psycopg_job_transaction.py``, but the job's "method" is a Python callable
-given the :class:`~job_worker.engine.claim.ClaimedJob` (a no-op, or one that records
-when it started), and connections are reused: each worker thread keeps one connection
+The tests' ``PsycopgJobTransaction`` (``tests/psycopg_job_transaction.py``), but the
+job's "method" is a Python callable given the
+:class:`~job_worker.engine.claim.ClaimedJob` (a no-op, or one that records when it
+started), and connections are reused: each worker thread keeps one connection
 for all the jobs it runs, as an Odoo worker reuses its pooled connections. Pass
 ``reuse=False`` for a fresh connection per job (what the test driver does).
 
@@ -18,48 +19,25 @@ from contextlib import contextmanager
 import engine_import  # noqa: F401  (registers the bare job_worker package)
 import psycopg2
 import psycopg2.extensions
+from psycopg_job_transaction import PsycopgJobTransaction
 
 JOB_APPLICATION_NAME = "job_worker:bench-job"
 ISOLATION_LEVEL = psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ
 """Odoo runs a job in a REPEATABLE READ transaction; the bench does the same."""
 
 
-class BenchJobTransaction:
-    """One job's own transaction on a psycopg2 connection (the engine's JobTransaction)."""
+class BenchJobTransaction(PsycopgJobTransaction):
+    """One job's own transaction on a psycopg2 connection: the tests' driver, whose
+    "method" is a Python callable given the claimed job."""
 
     def __init__(self, connection, job, perform):
-        self.connection = connection
-        self.job = job
+        super().__init__(connection, job, job_functions={})
         self._perform = perform
         # Read by the engine's watchdog, to cancel the statement of a job past its timeout.
         self.backend_pid = connection.get_backend_pid()
 
-    def execute(self, query, params):
-        with self.connection.cursor() as cursor:
-            cursor.execute(query, params)
-            return cursor.fetchall() if cursor.description else []
-
-    @contextmanager
-    def savepoint(self):
-        with self.connection.cursor() as cursor:
-            cursor.execute("SAVEPOINT job")
-        try:
-            yield
-        except BaseException:
-            with self.connection.cursor() as cursor:
-                cursor.execute("ROLLBACK TO SAVEPOINT job")
-            raise
-        with self.connection.cursor() as cursor:
-            cursor.execute("RELEASE SAVEPOINT job")
-
     def perform(self):
         return self._perform(self.job)
-
-    def commit(self):
-        self.connection.commit()
-
-    def rollback(self):
-        self.connection.rollback()
 
 
 def noop(job):

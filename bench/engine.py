@@ -36,6 +36,7 @@ import engine_import  # noqa: F401  (registers the bare job_worker package)
 import psycopg2
 import psycopg2.extensions
 from driver import TransactionFactory, noop
+from project_version import project_version
 from statement_profile import PROFILE, ProfiledConnection
 
 from job_worker.engine.claim import claim_due_jobs
@@ -665,27 +666,6 @@ def load_average() -> str:
         return "?"
 
 
-def engine_version() -> str:
-    """The project's commit, and whether the engine's files differ from it."""
-    root = BENCH_DIR.parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changes = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--", "job_worker/engine"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
-    return f"{commit} (engine modified)" if changes else commit
-
-
 def machine_info() -> dict[str, str]:
     """The machine and the server (settings as the admin database sees them)."""
     connection = connect(ADMIN_DATABASE, application_name="job_worker:bench-info")
@@ -716,7 +696,7 @@ def machine_info() -> dict[str, str]:
                 break
     return {
         "load": load_average(),
-        "engine": engine_version(),
+        "engine": project_version("job_worker/engine"),
         "cpus": str(os.cpu_count()),
         "cpu_model": cpu_model or platform.processor() or "?",
         "platform": platform.platform(),

@@ -1,4 +1,5 @@
-"""Make ``job_worker.engine`` importable without Odoo, as ``tests/conftest.py`` does.
+"""Make ``job_worker.engine`` importable without Odoo, as ``tests/conftest.py`` does,
+and the tests' framework-free helpers (``tests/``) importable by the benchmarks.
 
 The addon's ``__init__`` imports Odoo; the engine does not. Registering a bare
 ``job_worker`` package whose ``__path__`` is the addon's folder lets ``job_worker.engine``
@@ -15,3 +16,7 @@ if "job_worker" not in sys.modules:
     _addon_package = types.ModuleType("job_worker")
     _addon_package.__path__ = [str(PROJECT_ROOT / "job_worker")]
     sys.modules["job_worker"] = _addon_package
+
+TESTS_DIR = str(PROJECT_ROOT / "tests")
+if TESTS_DIR not in sys.path:
+    sys.path.append(TESTS_DIR)

@@ -43,6 +43,10 @@ class OdooJobTransaction:
     def __init__(self, registry, job):
         self.job = job
         self.cursor = registry.cursor()
+        # The registry as it is now: a long-running leader picks up modules upgraded and
+        # caches invalidated by other processes. Checked on the job's own cursor (one
+        # small query), not on a cursor borrowed from the pool for it.
+        registry.check_signaling(self.cursor)
         self.env = api.Environment(self.cursor, job.user_id or SUPERUSER_ID, {})
 
     def execute(self, query, params):
@@ -180,16 +184,13 @@ def thread_serving(dbname):
 
 
 def odoo_transaction_factory(dbname):
-    """The engine's :data:`JobTransactionFactory` for jobs of ``dbname``.
-
-    Each job gets the registry as it is now (``check_signaling``): a long-running leader
-    picks up modules upgraded and caches invalidated by other processes. The job's
-    thread carries the database's name, for Odoo's log lines.
-    """
+    """The engine's :data:`JobTransactionFactory` for jobs of ``dbname``. Each job gets
+    the registry as it is now (see :class:`OdooJobTransaction`); the job's thread carries
+    the database's name, for Odoo's log lines."""
 
     @contextmanager
     def open_transaction(job):
-        registry = Registry(dbname).check_signaling()
+        registry = Registry(dbname)
         with thread_serving(dbname):
             transaction = OdooJobTransaction(registry, job)
             try:

@@ -11,6 +11,7 @@ limits and retry patterns hold across all of them.
 
 import time
 
+from odoo.addons.job_worker.engine.backlog import count_due_jobs
 from odoo.addons.job_worker.engine.connection import engine_application_name
 from odoo.addons.job_worker.engine.sql import load_query
 from odoo.addons.job_worker.processing import DEFAULT_MAX_SECONDS, process_due_jobs_in_database
@@ -27,16 +28,6 @@ DUE_JOBS_COUNTED_AT_MOST = 10_000
 that some remain, and counting a backlog of millions after each batch would cost more
 than the batch."""
 
-COUNT_DUE_JOBS = """
-SELECT count(*)
-FROM (
-    SELECT 1
-    FROM queue_job
-    WHERE state = 'pending'
-      AND coalesce(eta, date_created) <= (now() AT TIME ZONE 'UTC')
-    LIMIT %(at_most)s
-) AS due_job
-"""
 
 # The engine's next_wakeup query gives seconds from its statement's timestamp: the moment
 # is worked out in the same statement, so it is the job's ETA to the microsecond.
@@ -63,7 +54,7 @@ def process_due_jobs_within_cron_budget(env, batch_size=DEFAULT_BATCH_SIZE):
         )
     ir_cron = env["ir.cron"]
     deadline = time.monotonic() + DEFAULT_MAX_SECONDS
-    due = count_due_jobs(env.cr)
+    due = count_due_jobs(env.cr, DUE_JOBS_COUNTED_AT_MOST)
     seconds_left = min(ir_cron._commit_progress(remaining=due), deadline - time.monotonic())
     processed = 0
     while due and seconds_left > 0:
@@ -80,7 +71,7 @@ def process_due_jobs_within_cron_budget(env, batch_size=DEFAULT_BATCH_SIZE):
         # would make Odoo run the action again at once, for nothing; a trigger or the
         # regular interval brings it back.
         blocked = not report.processed and time.monotonic() < batch_ends
-        due = 0 if blocked else count_due_jobs(env.cr)
+        due = 0 if blocked else count_due_jobs(env.cr, DUE_JOBS_COUNTED_AT_MOST)
         seconds_left = min(
             ir_cron._commit_progress(report.processed, remaining=due),
             deadline - time.monotonic(),
@@ -90,12 +81,6 @@ def process_due_jobs_within_cron_budget(env, batch_size=DEFAULT_BATCH_SIZE):
     else:
         schedule_at_next_wakeup(env)
     return processed
-
-
-def count_due_jobs(cursor):
-    """Pending jobs whose due moment has come, up to ``DUE_JOBS_COUNTED_AT_MOST``."""
-    cursor.execute(COUNT_DUE_JOBS, {"at_most": DUE_JOBS_COUNTED_AT_MOST})
-    return cursor.fetchone()[0]
 
 
 def schedule_at_next_wakeup(env):

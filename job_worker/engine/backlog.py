@@ -1,4 +1,5 @@
-"""How much work waits in the queue: what the keep-alive endpoint and monitoring report."""
+"""How much work waits in the queue: what the keep-alive endpoint reports, and what a
+processor that runs in rounds (the cron) asks before each."""
 
 from __future__ import annotations
 
@@ -25,3 +26,9 @@ def read_backlog(cursor) -> Backlog:
         due=due,
         oldest_due_age_s=None if oldest_due_age_s is None else float(oldest_due_age_s),
     )
+
+
+def count_due_jobs(cursor, at_most: int) -> int:
+    """Pending jobs due now, counted up to ``at_most``."""
+    cursor.execute(load_query("count_due_jobs"), {"at_most": at_most})
+    return cursor.fetchone()[0]
