@@ -173,7 +173,9 @@ class CronBench:
 
     def drain_directly(self) -> Drain:
         """The baseline: one call of process_due_jobs_in_database for the whole queue."""
-        from odoo.addons.job_worker.processing import process_due_jobs_in_database
+        from odoo.addons.job_worker.processing.database_processing import (
+            process_due_jobs_in_database,
+        )
 
         jobs = self.pending()
         started = time.perf_counter()

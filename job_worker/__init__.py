@@ -1,3 +1,3 @@
 from . import controllers, models
 from .hooks import drop_engine_objects
-from .server_hooks import install_server_hooks
+from .runner.server_hooks import install_server_hooks

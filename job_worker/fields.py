@@ -3,7 +3,7 @@
 from odoo import fields
 
 from .engine.codec import dumps, loads
-from .serialization import codec_extensions
+from .enqueue.argument_codec import codec_extensions
 
 
 class JobSerialized(fields.Field):

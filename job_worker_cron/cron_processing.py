@@ -14,7 +14,10 @@ import time
 from odoo.addons.job_worker.engine.backlog import count_due_jobs
 from odoo.addons.job_worker.engine.connection import engine_application_name
 from odoo.addons.job_worker.engine.sql import load_query
-from odoo.addons.job_worker.processing import DEFAULT_MAX_SECONDS, process_due_jobs_in_database
+from odoo.addons.job_worker.processing.database_processing import (
+    DEFAULT_MAX_SECONDS,
+    process_due_jobs_in_database,
+)
 
 from .cron_triggers import schedule_processing_cron
 

@@ -7,7 +7,7 @@ import time
 
 import engine_import  # noqa: F401  (before anything from job_worker)
 
-from job_worker.key_digest import key_digest, matches_any_digest
+from job_worker.api_keys.key_digest import key_digest, matches_any_digest
 
 STORED_KEY = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"  # 43 characters, as generated
 BATCHES = 60

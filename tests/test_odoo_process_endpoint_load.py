@@ -71,7 +71,7 @@ def api_key(odoo_database):
         odoo_database,
         f"""
 import json
-from odoo.addons.job_worker.api_key import store_new_api_key
+from odoo.addons.job_worker.api_keys.api_key import store_new_api_key
 root = env.ref("job_worker.channel_root")
 root.capacity = {ROOT_CAPACITY}
 env["queue.job.channel"].create(

@@ -38,7 +38,7 @@ print(json.dumps({"partner_id": partner.id, "job_id": job.id}))
             odoo_database,
             """
 import json
-from odoo.addons.job_worker.processing import process_due_jobs_in_database
+from odoo.addons.job_worker.processing.database_processing import process_due_jobs_in_database
 report = process_due_jobs_in_database(env.cr.dbname, max_jobs=10, max_seconds=60)
 print(json.dumps({"processed": report.processed, "done": report.done}))
 """,

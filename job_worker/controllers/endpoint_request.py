@@ -17,9 +17,9 @@ from odoo.http import request
 from odoo.modules.registry import Registry
 from werkzeug.exceptions import HTTPException
 
-from ..api_key import KeyCheck, check_api_key
-from ..processing_budget import Budget, BudgetError, processing_budget
-from ..served_databases import has_job_worker_installed
+from ..api_keys.api_key import KeyCheck, check_api_key
+from ..processing.budget import Budget, BudgetError, processing_budget
+from ..runner.served_databases import has_job_worker_installed
 
 _logger = logging.getLogger(__name__)
 

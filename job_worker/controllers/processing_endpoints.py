@@ -12,12 +12,12 @@ import time
 from odoo import http
 from odoo.http import request
 
-from ..embedded_runner import serve_database_soon
 from ..engine.backlog import read_backlog
 from ..engine.schema import NOTIFY_CHANNEL
-from ..processing import process_due_jobs_in_database
-from ..runner_status import runner_status
-from ..server_hooks import ensure_runner_started
+from ..processing.database_processing import process_due_jobs_in_database
+from ..runner.embedded_runner import serve_database_soon
+from ..runner.server_hooks import ensure_runner_started
+from ..runner.status import runner_status
 from .endpoint_request import (
     MAX_BODY_BYTES,
     EndpointRefusal,

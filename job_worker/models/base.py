@@ -2,8 +2,8 @@
 
 from odoo import models
 
-from ..delay import DelayableRecordset
-from ..delayable import Delayable
+from ..enqueue.delayable_recordset import DelayableRecordset
+from ..enqueue.graph import Delayable
 
 
 class Base(models.AbstractModel):
@@ -53,7 +53,7 @@ class Base(models.AbstractModel):
         channel=None,
         identity_key=None,
     ):
-        """Return a :class:`~odoo.addons.job_worker.delayable.Delayable`: one call to
+        """Return a :class:`~odoo.addons.job_worker.delay.Delayable`: one call to
         delay as part of a graph (``.set()``, ``.on_done()``, ``group()``, ``chain()``),
         stored by ``.delay()``. Same parameters as :meth:`with_delay`."""
         return Delayable(

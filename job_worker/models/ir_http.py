@@ -1,6 +1,6 @@
 from odoo import models
 
-from ..embedded_runner import warn_once_if_not_server_wide
+from ..runner.embedded_runner import warn_once_if_not_server_wide
 
 
 class IrHttp(models.AbstractModel):

@@ -5,11 +5,11 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..delay import DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY
 from ..engine.schema import ROOT_CHANNEL, apply_runtime_schema
 from ..engine.states import JobState
+from ..enqueue.prepare import DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY
 from ..fields import JobSerialized
-from ..processing import prune_finished_jobs_in_database
+from ..processing.database_processing import prune_finished_jobs_in_database
 
 _logger = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class QueueJob(models.Model):
         """Extension point: jobs written in this transaction become due at ``due_moments``
         (naive UTC datetimes; a moment already past means now).
 
-        :func:`~odoo.addons.job_worker.delay.enqueue_job` calls it for every job it stores.
+        :func:`~odoo.addons.job_worker.enqueue.store.store_jobs` calls it for every job it stores.
         The embedded runner needs nothing more (the database notifies it when the
         transaction commits), so it does nothing here; a processor that must be
         scheduled ahead, such as ``job_worker_cron``'s scheduled action, overrides it.

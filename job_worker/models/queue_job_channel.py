@@ -3,7 +3,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..channel_configuration import apply_configured_channels
+from ..configuration.channels_as_code import apply_configured_channels
 from ..engine.schema import ROOT_CHANNEL
 
 

@@ -13,9 +13,9 @@ from odoo import api, models
 from odoo.exceptions import AccessError, UserError
 
 from ..engine.states import JobState
-from ..processing import process_due_jobs_in_database
-from ..processing_budget import processing_budget
-from ..runner_status import describe_runner_status, runner_status
+from ..processing.budget import processing_budget
+from ..processing.database_processing import process_due_jobs_in_database
+from ..runner.status import describe_runner_status, runner_status
 
 _logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class QueueJob(models.Model):
     @api.model
     def get_runner_status(self):
         """Who runs this database's jobs: candidates, leader, this worker's role and why
-        (see :func:`~odoo.addons.job_worker.runner_status.runner_status`)."""
+        (see :func:`~odoo.addons.job_worker.runner.status.runner_status`)."""
         self._check_job_queue_manager()
         return runner_status(self.env.cr)
 

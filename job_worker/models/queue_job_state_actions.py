@@ -8,8 +8,8 @@ waiting dependents, a cancelled one cancels them.
 from odoo import fields, models
 from odoo.exceptions import UserError
 
-from ..delay import IDENTITY_KEY_STATES
 from ..engine.states import JobState
+from ..enqueue.store import IDENTITY_KEY_STATES
 
 
 class QueueJob(models.Model):

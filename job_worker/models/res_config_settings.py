@@ -1,16 +1,21 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..api_key import KEY_DIGEST_PARAMETER, configured_digests, revoke_api_key, store_new_api_key
-from ..processing import DEFAULT_BATCH_SIZE, DEFAULT_MAX_SECONDS
-from ..processing_budget import (
+from ..api_keys.api_key import (
+    KEY_DIGEST_PARAMETER,
+    configured_digests,
+    revoke_api_key,
+    store_new_api_key,
+)
+from ..processing.budget import (
     BATCH_SIZE_PARAMETER,
     BATCH_SIZE_RANGE,
     MAX_SECONDS_PARAMETER,
     MAX_SECONDS_RANGE,
 )
-from ..runner_status import describe_runner_status, runner_status
-from ..served_databases import RUNNER_DISABLED, RUNNER_ENABLED, RUNNER_PARAMETER
+from ..processing.database_processing import DEFAULT_BATCH_SIZE, DEFAULT_MAX_SECONDS
+from ..runner.served_databases import RUNNER_DISABLED, RUNNER_ENABLED, RUNNER_PARAMETER
+from ..runner.status import describe_runner_status, runner_status
 
 
 class ResConfigSettings(models.TransientModel):

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 from odoo import SUPERUSER_ID, api
 
-from ..job_trap import JobsTrap, TrappedJob, trap_jobs
+from ..enqueue.job_trap import JobsTrap, TrappedJob, trap_jobs
 
 __all__ = ["CommittedDataMixin", "JobsTrap", "TrappedJob", "trap_jobs"]
 

@@ -10,14 +10,14 @@ from unittest.mock import patch
 from odoo.tests import TransactionCase
 from odoo.tools import config
 
-from .. import channel_configuration
-from ..channel_configuration import apply_configured_channels, find_channel_sources
+from ..configuration import channels_as_code
+from ..configuration.channels_as_code import apply_configured_channels, find_channel_sources
 from ..engine.claim import claim_due_jobs, release_claimed_jobs
 from ..engine.connection import connect_engine
-from ..processing import engine_connection_params
+from ..processing.job_transaction import engine_connection_params
 from .common import CommittedDataMixin
 
-LOGGER = "odoo.addons.job_worker.channel_configuration"
+LOGGER = "odoo.addons.job_worker.configuration.channels_as_code"
 # Levels are given as numbers: Odoo also names its level 25 "INFO", which "INFO" would mean.
 LIMITS = ("capacity", "sequential", "rate_limit", "rate_period", "paused", "removal_interval")
 
@@ -216,7 +216,7 @@ class TestRefusals(ChannelConfigurationCase):
             env.cr.execute("UPDATE queue_job_channel SET capacity = 99 WHERE parent_id IS NULL")
             raise RuntimeError("disk on fire")
 
-        self.patch(channel_configuration, "_write_channels", fail_after_a_write)
+        self.patch(channels_as_code, "_write_channels", fail_after_a_write)
         before = self.all_channels()
         with self.assertLogs(LOGGER, logging.ERROR) as logs:
             self.assertIsNone(self.apply("root:4"))

@@ -4,11 +4,11 @@ enqueued by many transactions at once is stored once."""
 
 import threading
 
-from odoo.addons.job_worker.delayable import chain, group
+from odoo.addons.job_worker.delay import chain, group
 from odoo.modules.registry import DummyRLock, Registry
 from odoo.tests import TransactionCase
 
-from ..processing import process_due_jobs_in_database
+from ..processing.database_processing import process_due_jobs_in_database
 from .common import CommittedDataMixin
 
 

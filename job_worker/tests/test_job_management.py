@@ -2,11 +2,11 @@
 related actions, which channel a job really runs in, failure notifications; and what no
 one may do: rewrite a job's call."""
 
-from odoo.addons.job_worker.delayable import chain
+from odoo.addons.job_worker.delay import chain
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, new_test_user
 
-from ..processing import process_due_jobs_in_database
+from ..processing.database_processing import process_due_jobs_in_database
 from .common import CommittedDataMixin
 
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 from unittest import mock
 
 from odoo import fields
-from odoo.addons.job_worker.delayable import chain, group
+from odoo.addons.job_worker.delay import chain, group
 from odoo.addons.job_worker.exception import RetryableJobError
 from odoo.addons.job_worker.job import identity_exact
-from odoo.addons.job_worker.processing import process_due_jobs_in_database
+from odoo.addons.job_worker.processing.database_processing import process_due_jobs_in_database
 from odoo.addons.job_worker.tests.common import CommittedDataMixin, trap_jobs
 from odoo.tests import TransactionCase
 

@@ -6,7 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import TransactionCase
 
 from ..exception import NothingToDoJob, RetryableJobError
-from ..processing import process_due_jobs_in_database
+from ..processing.database_processing import process_due_jobs_in_database
 from .common import CommittedDataMixin
 
 

@@ -1,7 +1,7 @@
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase
 
-from ..processing import process_due_jobs_in_database
+from ..processing.database_processing import process_due_jobs_in_database
 from .common import CommittedDataMixin
 
 

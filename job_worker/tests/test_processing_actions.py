@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.modules.registry import DummyRLock, Registry
 from odoo.tests import TransactionCase, new_test_user
 
-from ..processing_budget import BudgetError, processing_budget
+from ..processing.budget import BudgetError, processing_budget
 from .common import CommittedDataMixin
 
 

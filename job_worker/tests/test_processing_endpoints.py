@@ -10,9 +10,9 @@ import logging
 
 from odoo.tests import HttpCase, tagged
 
-from .. import api_key
+from ..api_keys import api_key
+from ..api_keys.key_digest import key_digest
 from ..controllers import endpoint_request, processing_endpoints
-from ..key_digest import key_digest
 
 LOGGER = "odoo.addons.job_worker.controllers.endpoint_request"
 

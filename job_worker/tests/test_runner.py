@@ -10,14 +10,14 @@ from odoo.service import server as odoo_server
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tools import config
 
-from .. import embedded_runner, server_hooks
-from ..config_section import read_job_worker_section
+from ..configuration.config_section import read_job_worker_section
 from ..engine.activation import decide_activation
 from ..engine.connection import connect_engine
 from ..engine.election import join_election, joining_name
 from ..engine.runner_config import parse_runner_config
-from ..processing import engine_connection_params
-from ..served_databases import has_job_worker_installed, list_served_databases
+from ..processing.job_transaction import engine_connection_params
+from ..runner import embedded_runner, server_hooks
+from ..runner.served_databases import has_job_worker_installed, list_served_databases
 
 
 class TestRunnerConfiguration(TransactionCase):

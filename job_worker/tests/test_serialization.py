@@ -5,7 +5,7 @@ from markupsafe import Markup
 from odoo.tests import TransactionCase, new_test_user
 
 from ..engine.codec import dumps, loads
-from ..serialization import codec_extensions
+from ..enqueue.argument_codec import codec_extensions
 
 
 class TestSerialization(TransactionCase):

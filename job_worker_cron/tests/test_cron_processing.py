@@ -4,7 +4,7 @@ from datetime import timedelta
 import psycopg2
 from odoo import fields
 from odoo.addons.base.models import ir_cron
-from odoo.addons.job_worker.processing import engine_connection_params
+from odoo.addons.job_worker.processing.job_transaction import engine_connection_params
 
 from .common import CronProcessorCase
 

@@ -13,13 +13,13 @@ import threading
 
 from odoo.tools import config
 
-from .config_section import read_job_worker_section
-from .engine.activation import CRON_WORKER_SIGNATURE, Activation, decide_activation
-from .engine.candidate import CandidateStatus
-from .engine.process_runner import build_process_runner
-from .engine.runner import CandidateRunner
-from .engine.runner_config import RunnerConfig, parse_runner_config
-from .processing import engine_connection_params, odoo_transaction_factory
+from ..configuration.config_section import read_job_worker_section
+from ..engine.activation import CRON_WORKER_SIGNATURE, Activation, decide_activation
+from ..engine.candidate import CandidateStatus
+from ..engine.process_runner import build_process_runner
+from ..engine.runner import CandidateRunner
+from ..engine.runner_config import RunnerConfig, parse_runner_config
+from ..processing.job_transaction import engine_connection_params, odoo_transaction_factory
 from .served_databases import list_served_databases
 
 _logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ job runs as the user who enqueued it, in their companies and language.
 from markupsafe import Markup
 from odoo import models
 
-from .engine.codec import CodecExtension
+from ..engine.codec import CodecExtension
 
 CONTEXT_KEYS_KEPT = ("tz", "lang", "allowed_company_ids", "force_company", "active_test")
 """Context keys a recordset keeps when stored in a job (OCA's allow-list)."""

@@ -11,7 +11,7 @@ import enum
 import os
 import secrets
 
-from .config_section import read_job_worker_section
+from ..configuration.config_section import read_job_worker_section
 from .key_digest import key_digest, matches_any_digest
 
 KEY_DIGEST_PARAMETER = "job_worker.api_key_sha256"

@@ -2,7 +2,7 @@
 
 ::
 
-    from odoo.addons.job_worker.delayable import chain, group
+    from odoo.addons.job_worker.delay import chain, group
 
     export = records.delayable(priority=5).export_batch()
     notify = records.delayable().notify_done()
@@ -19,13 +19,9 @@ dependents, a failed one keeps them waiting).
 
 from itertools import pairwise
 
-from .delay import (
-    JobProperties,
-    check_delayable_method,
-    prepare_job,
-    runs_without_delay,
-    store_jobs,
-)
+from .no_delay import runs_without_delay
+from .prepare import JobProperties, check_delayable_method, prepare_job
+from .store import store_jobs
 
 
 class _Node:

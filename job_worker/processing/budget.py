@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from odoo.tools import config
 
-from .processing import DEFAULT_BATCH_SIZE, DEFAULT_MAX_SECONDS
+from .database_processing import DEFAULT_BATCH_SIZE, DEFAULT_MAX_SECONDS
 
 BATCH_SIZE_PARAMETER = "job_worker.batch_size"
 MAX_SECONDS_PARAMETER = "job_worker.max_seconds"

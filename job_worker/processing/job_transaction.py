@@ -1,40 +1,25 @@
-"""Running due jobs of a database in this Odoo process, through the engine.
+"""The Odoo side of the engine's execution protocol: one job's own transaction.
 
-The engine claims and settles jobs; :class:`OdooJobTransaction` is the Odoo side of its
-execution protocol: a registry cursor, an environment for the job's user, the job's
-method called on its decoded records and arguments.
+The engine claims and settles jobs; :class:`OdooJobTransaction` gives it a registry
+cursor, an environment for the job's user, and the job's method called on its decoded
+records and arguments.
 """
 
 import logging
 import threading
-from contextlib import closing, contextmanager
-from functools import partial
+from contextlib import contextmanager
 
-import psycopg2
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.modules.registry import Registry
 from odoo.tools import SQL
 
-from .engine.codec import loads
-from .engine.connection import (
-    cancel_backend_statement,
-    connect_engine,
-    engine_application_name,
-)
-from .engine.errors import CorruptJobDataError, JobInterruptedError
-from .engine.execution import JobResult
-from .engine.housekeeping import prune_finished_jobs
-from .engine.processor import ProcessingReport, process_due_jobs
-from .engine.sql import load_query
-from .engine.timeouts import ExecutionWatchdog
-from .serialization import codec_extensions
+from ..engine.codec import loads
+from ..engine.errors import CorruptJobDataError, JobInterruptedError
+from ..engine.execution import JobResult
+from ..engine.sql import load_query
+from ..enqueue.argument_codec import codec_extensions
 
 _logger = logging.getLogger(__name__)
-
-DEFAULT_BATCH_SIZE = 20
-"""Jobs one manual or request-bound processing runs at most."""
-DEFAULT_MAX_SECONDS = 50.0
-"""Seconds one manual or request-bound processing may take (under Odoo's request limits)."""
 
 
 class OdooJobTransaction:
@@ -204,53 +189,3 @@ def odoo_transaction_factory(dbname):
 def engine_connection_params(dbname):
     """libpq parameters for ``dbname``, as Odoo's own pool would connect."""
     return sql_db.connection_info_for(dbname)[1]
-
-
-def process_due_jobs_in_database(
-    dbname, max_jobs, max_seconds, application_name=None, only_job_ids=None
-):
-    """Run due jobs of ``dbname`` in this process until none is due or a budget is spent
-    (only those of ``only_job_ids``, when given).
-
-    Claims through a dedicated engine connection named ``application_name`` (by default
-    ``job_worker:process:<random>:<pid>``: pids repeat across hosts and containers),
-    which owns the jobs while they run.
-    """
-    application_name = application_name or engine_application_name("process")
-    with thread_serving(dbname):
-        params = engine_connection_params(dbname)
-        connection = connect_engine(params, application_name)
-        watchdog = ExecutionWatchdog(
-            partial(cancel_backend_statement, partial(psycopg2.connect, **params))
-        )
-        with closing(connection):
-            try:
-                report: ProcessingReport = process_due_jobs(
-                    connection,
-                    odoo_transaction_factory(dbname),
-                    max_jobs,
-                    max_seconds,
-                    watchdog.watch,
-                    only_job_ids,
-                )
-            finally:
-                watchdog.close()
-    _logger.debug(
-        "processed %d job(s) of %s in %.2fs: %d done, %d failed",
-        report.processed,
-        dbname,
-        report.elapsed_s,
-        report.done,
-        report.failed,
-    )
-    return report
-
-
-def prune_finished_jobs_in_database(dbname):
-    """Delete done and cancelled jobs of ``dbname`` past their channel's removal interval,
-    in committed batches, through an engine connection; return how many."""
-    connection = connect_engine(
-        engine_connection_params(dbname), engine_application_name("housekeeping")
-    )
-    with closing(connection):
-        return prune_finished_jobs(connection)

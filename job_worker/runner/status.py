@@ -3,8 +3,8 @@ this process's role and why. The keep-alive endpoint and the UI report it as is.
 
 import os
 
+from ..engine.election import CandidateName, list_candidates
 from .embedded_runner import is_loaded_server_wide, own_role
-from .engine.election import CandidateName, list_candidates
 
 
 def runner_status(cursor) -> dict:

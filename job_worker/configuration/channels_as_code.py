@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from odoo.tools import SQL
 from psycopg2 import errors as pg_errors
 
+from ..engine.channel_spec import ChannelSpec, ChannelSpecError, parse_channel_specification
+from ..engine.schema import ROOT_CHANNEL
 from .config_section import QUEUE_JOB_SECTION, SECTION, read_config_section
-from .engine.channel_spec import ChannelSpec, ChannelSpecError, parse_channel_specification
-from .engine.schema import ROOT_CHANNEL
 
 _logger = logging.getLogger(__name__)
 
