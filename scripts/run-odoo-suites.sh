@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Install every addon of this repository into a fresh database and run their Odoo tests.
-# Needs ODOO_PYTHON and ODOO_ADDONS_PATH (see scripts/build-odoo-env.sh). Prints Odoo's
-# result line ("… 0 failed, 0 error(s) of N tests …"); the full log is kept in .odoo/logs/.
+# TAGS=/job_worker:TestClass (Odoo's --test-tags syntax) runs a part; by default every
+# addon's tests run. ODOO_PYTHON and ODOO_ADDONS_PATH name Odoo (scripts/build-odoo-env.sh
+# builds or reuses it when they are unset). Prints Odoo's result line ("… 0 failed,
+# 0 error(s) of N tests …"); the full log is kept in .odoo/logs/.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-: "${ODOO_PYTHON:?set ODOO_PYTHON (scripts/build-odoo-env.sh prints it)}"
-: "${ODOO_ADDONS_PATH:?set ODOO_ADDONS_PATH (scripts/build-odoo-env.sh prints it)}"
+if [ -z "${ODOO_PYTHON:-}" ] || [ -z "${ODOO_ADDONS_PATH:-}" ]; then
+    odoo_env=$(bash "$root/scripts/build-odoo-env.sh") || exit 1
+    eval "$odoo_env"
+fi
 
 addons=$(cd "$root" && ls -d */__manifest__.py | cut -d/ -f1 | paste -sd, -)
+test_tags=${TAGS:-$(sed 's#\([^,]*\)#/\1#g' <<<"$addons")}
 database="job_worker_odoo_tests_$$"
 port=$("$ODOO_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$root/.odoo/logs"
@@ -19,7 +24,7 @@ trap cleanup EXIT
 
 echo "run-odoo-suites: installing $addons into $database and running their tests"
 status=0
-"$ODOO_PYTHON" -m odoo -d "$database" -i "$addons" --test-tags "$(sed 's#\([^,]*\)#/\1#g' <<<"$addons")" \
+"$ODOO_PYTHON" -m odoo -d "$database" -i "$addons" --test-tags "$test_tags" \
     --addons-path="$ODOO_ADDONS_PATH,$root" --stop-after-init \
     --http-interface=127.0.0.1 --http-port="$port" --log-level=test \
     >"$log_file" 2>&1 || status=$?
