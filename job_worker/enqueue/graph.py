@@ -17,8 +17,10 @@ nest. ``.delay()`` on any node stores the whole graph in one go: jobs with paren
 dependents, a failed one keeps them waiting).
 """
 
+import uuid
 from itertools import pairwise
 
+from .delayable_recordset import as_job
 from .no_delay import runs_without_delay
 from .prepare import JobProperties, check_delayable_method, prepare_job
 from .store import store_jobs
@@ -48,8 +50,8 @@ class _Node:
         return self
 
     def delay(self):
-        """Store every job of the graph this node belongs to; return them (or, with a
-        no-delay switch on, run them now in dependency order)."""
+        """Store every job of the graph this node belongs to; return them as OCA's
+        ``Job`` (or, with a no-delay switch on, run them now in dependency order)."""
         return self._graph_of().delay()
 
 
@@ -178,17 +180,29 @@ class DelayableGraph:
             prepare_job(vertex.records, *vertex._call, vertex.properties) for vertex in ordered
         ]
         self.delayed = True
-        if runs_without_delay(ordered[0].records.env):
+        # OCA's switch: set in any job's environment, the whole graph runs now.
+        if any(runs_without_delay(vertex.records.env) for vertex in ordered):
             return [job.perform() for job in prepared]
         position = {id(vertex): index for index, vertex in enumerate(ordered)}
         dependencies = {
             position[id(vertex)]: [position[id(parent)] for parent in self.parents[id(vertex)]]
             for vertex in ordered
         }
-        jobs = store_jobs(ordered[0].records.env, prepared, dependencies)
+        jobs = [as_job(job) for job in store_jobs(ordered[0].records.env, prepared, dependencies)]
         for vertex, job in zip(ordered, jobs, strict=True):
             vertex._generated_job = job
         return jobs
+
+    @staticmethod
+    def _ensure_same_graph_uuid(jobs):
+        """Give unstored OCA ``Job`` objects one graph UUID (theirs if one has it)."""
+        if len(jobs) < 2:
+            return
+        graph_uuid = next((job.graph_uuid for job in jobs if job.graph_uuid), None)
+        graph_uuid = graph_uuid or str(uuid.uuid4())
+        for job in jobs:
+            if not job.db_record():
+                job.graph_uuid = graph_uuid
 
     def _in_dependency_order(self):
         """Vertices with every parent before its children; ValueError on a cycle."""

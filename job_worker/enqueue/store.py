@@ -28,11 +28,12 @@ IDENTITY_KEY_STATES = (
 def store_jobs(env, prepared_jobs, dependencies):
     """Store ``prepared_jobs``, in order, as one graph; return their ``queue.job`` records.
 
-    ``dependencies`` maps a job's index to the indexes of the jobs it waits for; each
-    must come earlier in the list. A job with parents waits (``wait_dependencies``); the
-    others are pending. A job whose identity key is held by a job still to run is not
-    stored: that job stands in its place (and in the graph). Inside ``trap_jobs()``
-    nothing is stored (see :mod:`.job_trap`).
+    ``dependencies`` maps a job's index to the jobs it waits for: indexes of jobs earlier
+    in the list, or ``queue.job`` records stored before (OCA's ``Job.add_depends``). A
+    prepared job's own ``graph_uuid`` value, if any, is kept. A job with parents waits
+    (``wait_dependencies``); the others are pending. A job whose identity key is held
+    by a job still to run is not stored: that job stands in its place (and in the
+    graph). Inside ``trap_jobs()`` nothing is stored (see :mod:`.job_trap`).
     """
     trap = job_trap.active_trap()
     if trap is not None:
@@ -43,13 +44,18 @@ def store_jobs(env, prepared_jobs, dependencies):
         .sudo()
         .with_context(mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True)
     )
-    parent_indexes = {parent for parents in dependencies.values() for parent in parents}
+    parent_indexes = {
+        parent for parents in dependencies.values() for parent in parents if isinstance(parent, int)
+    }
     stored = []
     for index, prepared in enumerate(prepared_jobs):
-        parents = [stored[parent] for parent in dependencies.get(index, ())]
+        parents = [
+            stored[parent] if isinstance(parent, int) else parent
+            for parent in dependencies.get(index, ())
+        ]
         values = {
             **prepared.values,
-            "graph_uuid": graph_uuid,
+            "graph_uuid": prepared.values.get("graph_uuid") or graph_uuid,
             "state": (JobState.WAIT_DEPENDENCIES if parents else JobState.PENDING).value,
             "dependency_ids": [(6, 0, [parent.id for parent in parents])],
         }

@@ -58,7 +58,7 @@ class QueueJob(models.Model):
             {
                 "state": JobState.DONE.value,
                 "date_done": fields.Datetime.now(),
-                "result": self.env._("Set to done by %(user)s", user=self.env.user.name),
+                "result": self.env._("Manually set to done by %(user)s", user=self.env.user.name),
             }
         )
         return True

@@ -1,0 +1,71 @@
+"""OCA ``queue_job``'s model-level names that addons and their tests reach.
+
+``_change_job_state()`` (OCA's state setter, done or pending), the ``dependencies``
+summary of a job's graph links, ``_gc_old_jobs()`` (pruning finished jobs in the
+current transaction), the ``_test_job`` method of the job function data files refer
+to, and ``EDIT_SENTINEL``, which OCA's code passes in the context when it creates jobs
+(accepted; it grants nothing: jobs are created by the delay API).
+"""
+
+import random
+
+from odoo import api, fields, models
+
+from ..engine.sql import load_query
+from ..engine.states import JobState
+
+GC_BATCH_SIZE = 1000
+"""Finished jobs ``_gc_old_jobs()`` deletes at most per call (OCA's default batch)."""
+
+
+class QueueJob(models.Model):
+    _inherit = "queue.job"
+
+    EDIT_SENTINEL = object()
+    """OCA's marker for trusted writes; job_worker trusts no marker (see the docstring)."""
+
+    _removal_interval = 30
+    """Days a finished job is kept when its channel says nothing (OCA's default)."""
+
+    dependencies = fields.Json(
+        compute="_compute_dependencies",
+        help='The UUIDs of the jobs this one waits for ("depends_on") and of those '
+        'waiting for it ("reverse_depends_on").',
+    )
+
+    @api.depends("dependency_ids", "dependent_ids")
+    def _compute_dependencies(self):
+        for job in self:
+            job.dependencies = {
+                "depends_on": job.dependency_ids.mapped("uuid"),
+                "reverse_depends_on": job.dependent_ids.mapped("uuid"),
+            }
+
+    def _change_job_state(self, state, result=None):
+        """Set these jobs done or pending (OCA's setter; other states raise ValueError)."""
+        if state == JobState.DONE.value:
+            values = {"state": state, "date_done": fields.Datetime.now()}
+        elif state == JobState.PENDING.value:
+            values = {"state": state, "retry": 0, "date_started": False, "date_done": False}
+        else:
+            raise ValueError(f"job state can be changed to done or pending only, not {state!r}")
+        if result is not None:
+            values["result"] = result
+        self._write_state(values)
+
+    @api.model
+    def _gc_old_jobs(self, limit=GC_BATCH_SIZE):
+        """Delete up to ``limit`` done and cancelled jobs past their channel's removal
+        interval, in this transaction; ``(how many, whether more may remain)``."""
+        self.env.flush_all()
+        self.env.cr.execute(load_query("prune_finished_jobs"), {"batch_size": limit})
+        deleted = self.env.cr.rowcount
+        self.invalidate_model()
+        return deleted, deleted >= limit
+
+    @api.model
+    def _test_job(self, failure_rate=0):
+        """A job that does nothing, or fails with probability ``failure_rate``: to try
+        the queue (OCA's ``queue.job._test_job``)."""
+        if random.random() < failure_rate:
+            raise ValueError(f"test job failed on purpose (failure rate {failure_rate})")
