@@ -408,6 +408,12 @@ class Job:
         if any(parent.state != DONE for parent in jobs):
             self.state = WAIT_DEPENDENCIES
 
+    def enqueue_waiting(self):
+        """Release the jobs waiting for this one (OCA's step after a job is done). The
+        database does it when the job is stored done; cached states are refreshed."""
+        self.env.flush_all()
+        self.env["queue.job"].invalidate_model(["state"])
+
     @property
     def depends_on(self):
         """The jobs this one waits for."""

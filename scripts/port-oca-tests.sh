@@ -36,12 +36,14 @@ mkdir -p "$addons_dir"
 cp -r "$work_dir/unpacked/odoo/addons/test_queue_job" "$addons_dir/"
 
 # The rename, and nothing else: the dependency in the manifest, the import path, and
-# the module prefix of xml ids (`queue_job.x`, but not `test_queue_job.x`).
+# xml ids of the queue_job module in string literals and CSV cells ("queue_job.x", not
+# "test_queue_job.x", nor a variable named queue_job).
 addon="$addons_dir/test_queue_job"
 sed -i -E 's/"queue_job"/"job_worker"/' "$addon/__manifest__.py"
 find "$addon" -type f \( -name '*.py' -o -name '*.xml' -o -name '*.csv' \) -exec sed -i -E \
     -e 's/odoo\.addons\.queue_job/odoo.addons.job_worker/g' \
-    -e 's/(^|[^A-Za-z0-9_.])queue_job\./\1job_worker./g' {} +
+    -e "s/([\"'])queue_job\./\1job_worker./g" {} +
+find "$addon" -type f -name '*.csv' -exec sed -i -E 's/(^|,)queue_job\./\1job_worker./g' {} +
 if [ -n "${KEEP_ADDON:-}" ]; then echo "port-oca-tests: ported addon in $addons_dir"; fi
 
 port=$("$ODOO_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

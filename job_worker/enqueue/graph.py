@@ -17,6 +17,7 @@ nest. ``.delay()`` on any node stores the whole graph in one go: jobs with paren
 dependents, a failed one keeps them waiting).
 """
 
+import logging
 import uuid
 from itertools import pairwise
 
@@ -24,6 +25,9 @@ from .delayable_recordset import as_job
 from .no_delay import runs_without_delay
 from .prepare import JobProperties, check_delayable_method, prepare_job
 from .store import store_jobs
+
+# Logged under the public module's name (odoo.addons.job_worker.delay), as OCA's is.
+_logger = logging.getLogger(f"{__package__.rpartition('.')[0]}.delay")
 
 
 class _Node:
@@ -93,8 +97,15 @@ class Delayable(_Node):
         return [self]
 
     def __repr__(self):
-        call = f".{self._call[0]}(...)" if self._call else " (no call yet)"
-        return f"Delayable({self.records!r}{call})"
+        if self._call is None:
+            return f"Delayable({self.records!r} (no call yet))"
+        name, args, kwargs = self._call
+        return f"Delayable({self.records!r}.{name}({args!r}, {kwargs!r}))"
+
+    def __del__(self):
+        # A call captured and never delayed is usually a forgotten .delay() (OCA warns too).
+        if self._call is not None and not self._graph.delayed:
+            _logger.warning("Delayable %r was prepared but never delayed", self)
 
 
 class DelayableGroup(_Node):
@@ -107,6 +118,11 @@ class DelayableGroup(_Node):
         first = nodes[0]._heads()[0]
         for node in nodes[1:]:
             first._graph.merge(node._heads()[0]._graph)
+
+    @property
+    def _delayables(self):
+        """The delayables of this group, however nested (OCA's name)."""
+        return {vertex for node in self.nodes for vertex in _vertices(node)}
 
     def _heads(self):
         return [head for node in self.nodes for head in node._heads()]
@@ -130,6 +146,12 @@ class DelayableChain(_Node):
 
     def _tails(self):
         return self.nodes[-1]._tails()
+
+
+def _vertices(node):
+    if isinstance(node, Delayable):
+        return [node]
+    return [vertex for member in node.nodes for vertex in _vertices(member)]
 
 
 def group(*nodes) -> DelayableGroup:
@@ -191,6 +213,9 @@ class DelayableGraph:
         jobs = [as_job(job) for job in store_jobs(ordered[0].records.env, prepared, dependencies)]
         for vertex, job in zip(ordered, jobs, strict=True):
             vertex._generated_job = job
+        for vertex in ordered:
+            for parent in self.parents[id(vertex)]:
+                _link_jobs(parent._generated_job, vertex._generated_job)
         return jobs
 
     @staticmethod
@@ -221,3 +246,10 @@ class DelayableGraph:
                 placed.add(id(vertex))
             remaining = [vertex for vertex in remaining if id(vertex) not in placed]
         return ordered
+
+
+def _link_jobs(parent, child):
+    """Record on OCA ``Job`` objects who waits for whom (``_depends_on``)."""
+    if hasattr(child, "_depends_on") and hasattr(parent, "_reverse_depends_on"):
+        child._depends_on.add(parent)
+        parent._reverse_depends_on.add(child)

@@ -65,6 +65,8 @@ class PreparedJob:
     args: tuple
     kwargs: dict
     values: dict = field(default_factory=dict)
+    properties: JobProperties = field(default_factory=JobProperties)
+    """The properties as the caller gave them (``eta=15``, ``identity_key=function``)."""
 
     def perform(self):
         """Run the call now, as the job would."""
@@ -129,7 +131,7 @@ def prepare_job(records, method_name, args, kwargs, properties: JobProperties) -
         "company_id": env.context.get("company_id", env.company.id),
         "date_created": fields.Datetime.now(),
     }
-    return PreparedJob(records, method_name, tuple(args), dict(kwargs), values)
+    return PreparedJob(records, method_name, tuple(args), dict(kwargs), values, properties)
 
 
 def _bind_arguments(method, func_name, args, kwargs):

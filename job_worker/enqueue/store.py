@@ -53,10 +53,20 @@ def store_jobs(env, prepared_jobs, dependencies):
             stored[parent] if isinstance(parent, int) else parent
             for parent in dependencies.get(index, ())
         ]
+        job_graph_uuid = prepared.values.get("graph_uuid") or graph_uuid
+        stored_before = [
+            parent for parent in dependencies.get(index, ()) if not isinstance(parent, int)
+        ]
+        if stored_before:
+            # The dependency triggers follow jobs of a graph only: child and parents join one.
+            job_graph_uuid = job_graph_uuid or stored_before[0].graph_uuid or str(uuid.uuid4())
+            for parent in stored_before:
+                _hold_as_parent(parent, job_graph_uuid)
+        waits = any(parent.state != JobState.DONE.value for parent in parents)
         values = {
             **prepared.values,
-            "graph_uuid": prepared.values.get("graph_uuid") or graph_uuid,
-            "state": (JobState.WAIT_DEPENDENCIES if parents else JobState.PENDING).value,
+            "graph_uuid": job_graph_uuid,
+            "state": (JobState.WAIT_DEPENDENCIES if waits else JobState.PENDING).value,
             "dependency_ids": [(6, 0, [parent.id for parent in parents])],
         }
         is_parent = index in parent_indexes

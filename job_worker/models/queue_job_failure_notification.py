@@ -14,11 +14,24 @@ The hooks are OCA ``queue_job``'s, for addons that override them:
 from markupsafe import Markup
 from odoo import models
 
+from ..engine.states import JobState
+
 FAILURE_SUBTYPE = "job_worker.mt_job_failed"
 
 
 class QueueJob(models.Model):
     _inherit = "queue.job"
+
+    def write(self, vals):
+        """A job that code writes failed (OCA's scripts and tests do) says so as one the
+        engine fails does; the engine itself settles jobs in SQL and posts on its own."""
+        failing = self.browse()
+        if vals.get("state") == JobState.FAILED.value:
+            failing = self.filtered(lambda job: job.state != JobState.FAILED.value)
+        result = super().write(vals)
+        if failing:
+            failing._post_failure_message()
+        return result
 
     def _post_failure_message(self):
         """Subscribe the followers of these failed jobs and post their failure (subtype
