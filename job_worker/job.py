@@ -408,6 +408,10 @@ class Job:
         if any(parent.state != DONE for parent in jobs):
             self.state = WAIT_DEPENDENCIES
 
+    def should_check_dependents(self):
+        """Whether jobs wait for this one (their release follows its end)."""
+        return bool(self.reverse_depends_on)
+
     def enqueue_waiting(self):
         """Release the jobs waiting for this one (OCA's step after a job is done). The
         database does it when the job is stored done; cached states are refreshed."""

@@ -24,7 +24,7 @@ from itertools import pairwise
 from .delayable_recordset import as_job
 from .no_delay import runs_without_delay
 from .prepare import JobProperties, check_delayable_method, prepare_job
-from .store import store_jobs
+from .store import store_jobs, wait_for_new_parents
 
 # Logged under the public module's name (odoo.addons.job_worker.delay), as OCA's is.
 _logger = logging.getLogger(f"{__package__.rpartition('.')[0]}.delay")
@@ -104,7 +104,7 @@ class Delayable(_Node):
 
     def __del__(self):
         # A call captured and never delayed is usually a forgotten .delay() (OCA warns too).
-        if self._call is not None and not self._graph.delayed:
+        if self._call is not None and self._generated_job is None and not self._graph.delayed:
             _logger.warning("Delayable %r was prepared but never delayed", self)
 
 
@@ -182,38 +182,66 @@ class DelayableGraph:
             self.parents[id(child)].append(parent)
 
     def merge(self, other):
+        """One graph of both; a delayable delayed before may join (see :meth:`delay`)."""
         if other is self:
             return
-        if self.delayed or other.delayed:
-            raise RuntimeError("a graph that was delayed cannot be extended")
         for vertex in other.vertices:
             self.vertices.append(vertex)
             self.parents[id(vertex)] = other.parents[id(vertex)]
             vertex._graph = self
+        self.delayed = self.delayed and other.delayed
 
     def delay(self):
-        if self.delayed:
+        """Store the jobs of the graph's delayables not delayed yet, as one graph; return
+        them. A delayable delayed before keeps its job, which waits for its new parents
+        too (if it has not started: see :func:`.store.wait_for_new_parents`)."""
+        fresh = [vertex for vertex in self._in_dependency_order() if vertex._generated_job is None]
+        if self.delayed or not fresh:
             raise RuntimeError("this graph was delayed already")
-        ordered = self._in_dependency_order()
-        for vertex in ordered:
+        for vertex in fresh:
             if vertex._call is None:
                 raise ValueError(f"{vertex!r} has no call to delay: call a method on it first")
         prepared = [
-            prepare_job(vertex.records, *vertex._call, vertex.properties) for vertex in ordered
+            prepare_job(vertex.records, *vertex._call, vertex.properties) for vertex in fresh
         ]
         self.delayed = True
         # OCA's switch: set in any job's environment, the whole graph runs now.
-        if any(runs_without_delay(vertex.records.env) for vertex in ordered):
+        if any(runs_without_delay(vertex.records.env) for vertex in fresh):
             return [job.perform() for job in prepared]
-        position = {id(vertex): index for index, vertex in enumerate(ordered)}
-        dependencies = {
-            position[id(vertex)]: [position[id(parent)] for parent in self.parents[id(vertex)]]
-            for vertex in ordered
+        stored_before = {
+            id(vertex): vertex._generated_job.db_record()
+            for vertex in self.vertices
+            if vertex._generated_job is not None and hasattr(vertex._generated_job, "db_record")
         }
-        jobs = [as_job(job) for job in store_jobs(ordered[0].records.env, prepared, dependencies)]
-        for vertex, job in zip(ordered, jobs, strict=True):
+        graph_uuid = next(
+            (record.graph_uuid for record in stored_before.values() if record.graph_uuid), None
+        )
+        if stored_before:
+            graph_uuid = graph_uuid or str(uuid.uuid4())
+            for job in prepared:
+                job.values["graph_uuid"] = graph_uuid
+        position = {id(vertex): index for index, vertex in enumerate(fresh)}
+        dependencies = {
+            position[id(vertex)]: [
+                position[id(parent)] if id(parent) in position else stored_before[id(parent)]
+                for parent in self.parents[id(vertex)]
+                if id(parent) in position or id(parent) in stored_before
+            ]
+            for vertex in fresh
+        }
+        env = fresh[0].records.env
+        jobs = [as_job(job) for job in store_jobs(env, prepared, dependencies)]
+        for vertex, job in zip(fresh, jobs, strict=True):
             vertex._generated_job = job
-        for vertex in ordered:
+        for vertex_id, record in stored_before.items():
+            new_parents = [
+                parent._generated_job.db_record()
+                for parent in self.parents[vertex_id]
+                if id(parent) in position
+            ]
+            if new_parents:
+                wait_for_new_parents(record, new_parents, graph_uuid)
+        for vertex in self.vertices:
             for parent in self.parents[id(vertex)]:
                 _link_jobs(parent._generated_job, vertex._generated_job)
         return jobs

@@ -80,6 +80,36 @@ def store_jobs(env, prepared_jobs, dependencies):
     return stored
 
 
+def wait_for_new_parents(job, parents, graph_uuid):
+    """Make ``job``, stored before, wait for ``parents`` too (a delayable delayed before
+    that joins a new graph, as OCA allows). Its row is locked first; a job that has
+    started (or ended) cannot wait any more: ValueError. The parents join the graph so
+    that the dependency triggers follow them."""
+    job.env.flush_all()
+    cr = job.env.cr
+    cr.execute("SELECT state FROM queue_job WHERE id = %s FOR UPDATE", [job.id])
+    (state,) = cr.fetchone()
+    waiting_states = (JobState.PENDING.value, JobState.WAIT_DEPENDENCIES.value)
+    if state not in waiting_states:
+        raise ValueError(f"job {job.uuid} is {state}: it cannot wait for new parent jobs")
+    for parent in parents:
+        _hold_as_parent(parent, graph_uuid)
+    cr.execute(
+        "INSERT INTO queue_job_dependency_rel (job_id, parent_id)"
+        " SELECT %s, unnest(%s::integer[]) ON CONFLICT DO NOTHING",
+        [job.id, [parent.id for parent in parents]],
+    )
+    waits = any(parent.state != JobState.DONE.value for parent in parents)
+    cr.execute(
+        "UPDATE queue_job SET graph_uuid = coalesce(graph_uuid, %s),"
+        " state = CASE WHEN %s THEN 'wait_dependencies' ELSE state END WHERE id = %s",
+        [graph_uuid, waits, job.id],
+    )
+    job.env["queue.job"].invalidate_model(
+        ["graph_uuid", "state", "dependency_ids", "dependent_ids"]
+    )
+
+
 def _create_unless_duplicate(Job, values, must_be_visible=False):
     """Create the job, unless a job still to run holds its identity key: return that one.
 
