@@ -24,7 +24,13 @@ from .engine.errors import FailedJobError, RetryableJobError
 from .engine.retry import DEFAULT_RETRY_DELAY_S, parse_retry_pattern, retry_delay_s
 from .engine.states import JobState
 from .enqueue.identity import JobDescription, identity_exact, identity_exact_hasher
-from .enqueue.prepare import JobProperties, describe_method, prepare_job
+from .enqueue.prepare import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_PRIORITY,
+    JobProperties,
+    describe_method,
+    prepare_job,
+)
 from .enqueue.store import store_jobs
 from .exception import NoSuchJobError
 
@@ -44,8 +50,6 @@ STATES = [
     (CANCELLED, "Cancelled"),
     (FAILED, "Failed"),
 ]
-DEFAULT_PRIORITY = 10
-DEFAULT_MAX_RETRIES = 5
 RETRY_INTERVAL = DEFAULT_RETRY_DELAY_S
 """Seconds before another attempt when no retry pattern applies (OCA's name)."""
 
@@ -176,12 +180,11 @@ class Job:
         self.env = records.env
         self.args = tuple(args or ())
         self.kwargs = dict(kwargs or {})
-        # Set aside before the first store, written then (company_id None: no company).
         self._uuid = job_uuid or _new_uuid()
         self.recordset = records.with_context(job_uuid=self._uuid)
         self.user_id = records.env.uid
-        context = records.env.context
-        self.company_id = context.get("company_id", records.env.company.id)
+        # OCA's company_id context key names the job's company (None: no company).
+        self.company_id = records.env.context.get("company_id", records.env.company.id)
         self.worker_pid = None
         self._depends_on = set()
         self._reverse_depends_on = set()
@@ -257,10 +260,9 @@ class Job:
         """Store the job: a new one through the delay API, a stored one's state, dates,
         outcome and scheduling by the model's state path. A new job whose identity key
         a waiting job holds becomes that job (as ``with_delay()`` does)."""
-        record = self.db_record()
-        if not record:
-            self._store_new()
-            record = self.db_record()
+        record = self.db_record() or self._store_new()
+        if not record:  # inside trap_jobs(), nothing is stored
+            return
         values = {
             field: self._changed[name]
             for name, field in _STATE_FIELDS.items()
@@ -282,8 +284,8 @@ class Job:
             channel=self.channel,
             identity_key=self.identity_key,
         )
-        records = self.recordset.with_context(job_uuid=None)
-        prepared = prepare_job(records, self.method_name, self.args, self.kwargs, properties)
+        # The recordset keeps only the context keys a job keeps (job_uuid is not one).
+        prepared = prepare_job(self.recordset, self.method_name, self.args, self.kwargs, properties)
         prepared.values.update(
             uuid=self.uuid,
             user_id=self.user_id,
@@ -300,10 +302,12 @@ class Job:
                 )
             parents.append(parent_record)
         (record,) = store_jobs(self.env, [prepared], dependencies={0: parents})
-        if record and record.uuid != self.uuid:  # an identity key held by a waiting job
+        if not isinstance(record, models.BaseModel) or not record:
+            return None  # trapped by trap_jobs(), or its identity key's holder not visible
+        if record.uuid != self.uuid:  # an identity key held by a waiting job
             self.__dict__.update(self._load_from_db_record(record).__dict__)
-        elif record:
-            self._record_id = record.id
+        self._record_id = record.id
+        return record
 
     def _exec_time(self):
         if self.date_done and self.date_started:

@@ -200,6 +200,13 @@ class TestOcaJobObject(TransactionCase):
             trap.perform_enqueued_jobs()
         self.assertEqual((self.partner.name, trapped.result), ("t", True))
 
+    def test_a_job_stored_by_hand_inside_trap_jobs_is_trapped_not_stored(self):
+        job = Job(self.partner.write, args=({"name": "trapped"},))
+        with trap_jobs() as trap:
+            job.store()
+            trap.assert_enqueued_job(self.partner.write, args=({"name": "trapped"},))
+        self.assertFalse(job.db_record())
+
     def test_mock_with_delay_records_the_call_and_stores_nothing(self):
         count = self.env["queue.job"].search_count([])
         with mock_with_delay() as (proxy_class, proxy):
