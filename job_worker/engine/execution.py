@@ -41,7 +41,12 @@ from .errors import (
     NothingToDoJob,
     RetryableJobError,
 )
-from .retry import RetryPatternError, parse_retry_pattern, retry_delay_s
+from .retry import (
+    RetryPatternError,
+    bounded_retry_delay_s,
+    parse_retry_pattern,
+    retry_delay_s,
+)
 from .sql import load_query
 
 _logger = logging.getLogger(__name__)
@@ -269,10 +274,20 @@ def _pattern_delay(job: ClaimedJob) -> float:
 
 
 def _retry_settlement(job, started, *, delay_s, attempt_spent, error, note=None) -> _Settlement:
+    # Whatever asked for the delay (job code through RetryableJobError included), the
+    # ETA must be one the database can store, or the job could never be settled.
+    bounded_delay_s = bounded_retry_delay_s(delay_s)
+    if bounded_delay_s != delay_s:
+        _logger.warning(
+            "job %s: a retry delay of %r seconds cannot be used; retrying in %s seconds",
+            job.uuid,
+            delay_s,
+            bounded_delay_s,
+        )
     params = {
         "job_id": job.id,
         "owner": job.owner,
-        "delay_s": float(delay_s),
+        "delay_s": bounded_delay_s,
         "attempt_spent": attempt_spent,
         "exec_time": time.monotonic() - started,
         "result": note or (_safe_text(error) if error is not None else None),

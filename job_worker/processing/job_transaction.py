@@ -104,12 +104,17 @@ class OdooJobTransaction:
             raise CorruptJobDataError(f"model {job.model_name!r} of {job.func_name} does not exist")
         extensions = codec_extensions(self.env)
         try:
-            records = loads(job.records, extensions) if job.records else self.env[job.model_name]
-            args = loads(job.args, extensions) if job.args else []
-            kwargs = loads(job.kwargs, extensions) if job.kwargs else {}
+            records = (
+                loads(job.records, extensions, path="records")
+                if job.records
+                else self.env[job.model_name]
+            )
+            args = loads(job.args, extensions, path="args") if job.args else []
+            kwargs = loads(job.kwargs, extensions, path="kwargs") if job.kwargs else {}
         except (ValueError, LookupError, TypeError, KeyError) as error:
             raise CorruptJobDataError(
-                f"the stored records or arguments of {job.func_name} cannot be decoded: {error}"
+                f"the stored records or arguments of job {job.uuid} ({job.func_name}) "
+                f"cannot be decoded: {error}"
             ) from error
         if not job.records and job.company_id:
             records = records.with_company(job.company_id)
