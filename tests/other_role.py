@@ -3,6 +3,7 @@ shared cluster, allowed to connect to the test's databases and to name its conne
 it likes, and nothing more."""
 
 import contextlib
+import secrets
 import uuid
 
 import psycopg2
@@ -19,16 +20,24 @@ class OtherRole:
     def __init__(self, databases):
         self.name = f"job_worker_other_{uuid.uuid4().hex[:10]}"
         self.databases = list(databases)
+        # A password, so that the role can log in whatever the server's authentication.
+        self._password = secrets.token_hex(16)
         self._connections = []
         with _admin() as cursor:
-            cursor.execute(f'CREATE ROLE "{self.name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE')
+            cursor.execute(
+                f'CREATE ROLE "{self.name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
+                f"PASSWORD '{self._password}'"
+            )
             for database in self.databases:
                 cursor.execute(f'GRANT CONNECT ON DATABASE "{database}" TO "{self.name}"')
 
     def connect(self, dbname, application_name):
         """An autocommit connection to ``dbname`` as this role, named ``application_name``."""
         connection = psycopg2.connect(
-            dbname=dbname, user=self.name, application_name=application_name
+            dbname=dbname,
+            user=self.name,
+            password=self._password,
+            application_name=application_name,
         )
         connection.autocommit = True
         self._connections.append(connection)
@@ -57,10 +66,3 @@ def _admin():
             yield cursor
     finally:
         connection.close()
-
-
-def role_of(connection):
-    """The role ``connection`` logged in as."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT session_user")
-        return cursor.fetchone()[0]

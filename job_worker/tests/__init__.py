@@ -10,6 +10,7 @@ from . import (
     test_processing_actions,
     test_processing_endpoints,
     test_runner,
+    test_runner_status_roles,
     test_schema,
     test_serialization,
 )
