@@ -17,6 +17,7 @@ from . import job_trap
 
 _logger = logging.getLogger(__name__)
 
+
 def store_jobs(env, prepared_jobs, dependencies):
     """Store ``prepared_jobs``, in order, as one graph; return their ``queue.job`` records.
 
