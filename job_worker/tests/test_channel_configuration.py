@@ -216,7 +216,7 @@ class TestRefusals(ChannelConfigurationCase):
             env.cr.execute("UPDATE queue_job_channel SET capacity = 99 WHERE parent_id IS NULL")
             raise RuntimeError("disk on fire")
 
-        self.patch(channels_as_code, "_write_channels", fail_after_a_write)
+        self.patch(channels_as_code, "_store_channels", fail_after_a_write)
         before = self.all_channels()
         with self.assertLogs(LOGGER, logging.ERROR) as logs:
             self.assertIsNone(self.apply("root:4"))
