@@ -103,10 +103,12 @@ def apply_configured_channels(
                 stored = _store_channels(env, channels)
         except ChannelConflictError as error:
             result.error = str(error)
-            _logger.info(
-                "job_worker channels from %s: not applied by this process, another "
-                "transaction changed the same channels meanwhile (%s); the next registry "
-                "load applies them if they still differ",
+            # Another worker applying the same specification is expected (INFO); a row
+            # held for seconds is not, and the specification may be applied by no one.
+            _logger.log(
+                logging.WARNING if error.lock_timeout else logging.INFO,
+                "job_worker channels from %s: not applied by this process (%s); the next "
+                "registry load applies them if they still differ",
                 source.label,
                 result.error,
             )

@@ -54,7 +54,9 @@ class ChannelConflictError(Exception):
         self.channel = channel
         self.cause = cause
         self.lock_timeout = isinstance(cause, psycopg2.errors.LockNotAvailable)
-        detail = f"{type(cause).__name__}: {str(cause).strip()}"
+        diagnostics = getattr(cause, "diag", None)
+        reason = (diagnostics and diagnostics.message_primary) or str(cause).strip()
+        detail = f"{type(cause).__name__}: {reason}"
         if self.lock_timeout:
             message = (
                 f"channel {channel}: another transaction has held its row for more than "

@@ -270,6 +270,20 @@ class TestConcurrentRegistryLoads(CommittedDataMixin, ChannelConfigurationCase):
         self.assertIn("SerializationFailure", result.error)
         self.assertEqual(self.all_channels(), before)
 
+    def test_a_channel_row_held_past_the_lock_timeout_is_left_with_a_warning_naming_it(self):
+        before = self.all_channels()
+        with self.registry.cursor() as holder:  # another transaction, left open
+            holder.execute("SELECT id FROM queue_job_channel WHERE parent_id IS NULL FOR UPDATE")
+            with self.assertLogs(LOGGER, logging.WARNING) as logs:
+                result = self.apply("root:9")
+            holder.rollback()
+
+        self.assertIn("channel root: another transaction has held its row", result.error)
+        [line] = logs.output
+        self.assertIn("not applied by this process", line)
+        self.assertIn("LockNotAvailable", line)
+        self.assertEqual(self.all_channels(), before)
+
 
 class TestConfiguredCapacityHolds(CommittedDataMixin, ChannelConfigurationCase):
     """The configured channels are the ones every claim enforces: jobs are committed and
