@@ -6,6 +6,7 @@ import time
 
 import pytest
 from conftest import add_channel, insert_job
+from dispatcher_processes import wait_until
 from psycopg_job_transaction import PsycopgJobTransaction, psycopg_transaction_factory
 
 from job_worker.engine.connection import connect_engine
@@ -18,6 +19,8 @@ from job_worker.engine.processor import (
 ROUND = "job_worker:test-round:1"
 GENEROUS_MAX_SECONDS = 30.0
 JOB_TIMEOUT_S = 1
+BACKEND_EXIT_S = 5.0
+"""A closed connection leaves pg_stat_activity once its server process has exited."""
 INTERRUPTED_WITHIN_S = 10.0
 """A job sleeping 60 s in SQL with a 1 s timeout is interrupted well within this."""
 
@@ -74,6 +77,15 @@ def connections_named(db, application_name):
         return cursor.fetchone()[0]
 
 
+def assert_closed(db, application_name):
+    """The connection named ``application_name`` was closed (its backend exits soon after)."""
+    wait_until(
+        lambda: connections_named(db, application_name) == 0,
+        BACKEND_EXIT_S,
+        f"a connection named {application_name} is still open",
+    )
+
+
 def test_a_round_claims_through_its_own_named_connection_and_closes_it(
     db, params, open_transaction
 ):
@@ -86,7 +98,7 @@ def test_a_round_claims_through_its_own_named_connection_and_closes_it(
 
     assert (report.processed, report.done) == (3, 3)
     assert [(state, owner) for _, state, owner, _ in rows(db, *job_ids)] == [("done", ROUND)] * 3
-    assert connections_named(db, ROUND) == 0
+    assert_closed(db, ROUND)
 
 
 def test_a_round_s_connection_is_named_after_the_processor_by_default(db, params, open_transaction):
@@ -143,7 +155,7 @@ def test_run_now_runs_the_selected_jobs_whatever_their_eta_and_only_them(
         (left_due, "pending", None, None),
         (finished, "done", None, later),
     ]
-    assert connections_named(db, ROUND) == 0
+    assert_closed(db, ROUND)
 
 
 def test_run_now_keeps_to_the_channels_limits_and_leaves_the_job_due(db, params, open_transaction):

@@ -76,6 +76,7 @@ class TestSchema(TransactionCase):
                 "queue_job_notify_on_insert",
                 "queue_job_notify_on_room",
                 "queue_job_notify_on_runnable",
+                "queue_job_wait_for_parents",
             ],
         )
         cr.execute("SELECT prosrc FROM pg_proc WHERE proname = 'queue_job_notify_runnable'")
