@@ -180,12 +180,23 @@ def execute_claimed_job(
     return JobOutcome(job, result, time.monotonic() - started)
 
 
+def hold_claimed_job(transaction: JobTransaction, job: ClaimedJob) -> bool:
+    """Lock ``job``'s row in ``transaction``; tell whether the job is still ours to run.
+
+    The protocol runs it first in every job transaction. The lock lasts as long as the
+    transaction: it is how recovery tells a running job from an orphan. A driver whose
+    job commits (or rolls back) its own transaction mid-run, as long imports do, calls
+    it again at once in the transaction that follows; ``False`` then means the job was
+    taken away meanwhile, and the driver interrupts it.
+    """
+    query = load_query("lock_claimed_job")
+    return bool(transaction.execute(query, {"job_id": job.id, "owner": job.owner}))
+
+
 def _run_once(job, open_transaction, watch, started, decided):
     """One run in one transaction; the settlement decided is appended to ``decided``."""
     with open_transaction(job) as transaction:
-        if not transaction.execute(
-            load_query("lock_claimed_job"), {"job_id": job.id, "owner": job.owner}
-        ):
+        if not hold_claimed_job(transaction, job):
             transaction.rollback()
             _log_lost(job)
             return JobResult.LOST

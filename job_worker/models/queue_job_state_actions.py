@@ -8,8 +8,7 @@ waiting dependents, a cancelled one cancels them.
 from odoo import fields, models
 from odoo.exceptions import UserError
 
-from ..engine.states import JobState
-from ..enqueue.store import IDENTITY_KEY_STATES
+from ..engine.states import IDENTITY_KEY_STATES, JobState
 
 
 class QueueJob(models.Model):

@@ -15,8 +15,7 @@ from odoo.tools import SQL
 
 from ..engine.codec import loads
 from ..engine.errors import CorruptJobDataError, JobInterruptedError
-from ..engine.execution import JobResult
-from ..engine.sql import load_query
+from ..engine.execution import JobResult, hold_claimed_job
 from ..enqueue.argument_codec import codec_extensions
 
 _logger = logging.getLogger(__name__)
@@ -90,10 +89,8 @@ class OdooJobTransaction:
             del cursor.commit, cursor.rollback
 
     def _hold_job_again(self):
-        job = self.job
-        self.cursor.execute(load_query("lock_claimed_job"), {"job_id": job.id, "owner": job.owner})
-        if not self.cursor.fetchall():
-            raise JobInterruptedError(f"job {job.uuid} was taken away after it committed")
+        if not hold_claimed_job(self, self.job):
+            raise JobInterruptedError(f"job {self.job.uuid} was taken away after it committed")
         self.cursor.execute(SQL("SAVEPOINT %s", SQL.identifier(self._savepoint.name)))
 
     def _decode_call(self):
