@@ -135,6 +135,7 @@ def process_due_jobs_of_database(
     application_name: str | None = None,
     only_job_ids: Collection[int] | None = None,
     default_timeout_s: float | None = DEFAULT_JOB_TIMEOUT_S,
+    jobs_end_within_budget: bool = False,
 ) -> ProcessingReport:
     """:func:`process_due_jobs` on the database of ``connection_params`` (libpq keywords).
 
@@ -142,9 +143,15 @@ def process_due_jobs_of_database(
     default ``job_worker:process:<random>:<pid>``: it owns the jobs while they run), and
     interrupts jobs past their timeout (``default_timeout_s`` for a job that sets none)
     through a watchdog cancelling their statements on connections of the same
-    parameters; both are closed when the round ends.
+    parameters; both are closed when the round ends. With ``jobs_end_within_budget``
+    (a processor bound by a request), a job still running when ``max_seconds`` are
+    spent is interrupted then and given back uncounted, whatever its own timeout.
     """
-    with _round(connection_params, application_name, default_timeout_s) as (connection, watch):
+    run_until = time.monotonic() + max_seconds if jobs_end_within_budget else None
+    with _round(connection_params, application_name, default_timeout_s, run_until) as (
+        connection,
+        watch,
+    ):
         return process_due_jobs(
             connection, open_transaction, max_jobs, max_seconds, watch, only_job_ids
         )
@@ -190,6 +197,7 @@ def _round(
     connection_params: Mapping[str, object],
     application_name: str | None,
     default_timeout_s: float | None,
+    run_until: float | None = None,
 ) -> Iterator[tuple[object, JobWatcher]]:
     """The claiming connection of one round and the watcher of its jobs, closed after."""
     params = dict(connection_params)
@@ -198,6 +206,7 @@ def _round(
         watchdog = ExecutionWatchdog(
             partial(cancel_backend_statement, partial(psycopg2.connect, **params)),
             default_timeout_s,
+            run_until=run_until,
         )
         try:
             yield connection, watchdog.watch

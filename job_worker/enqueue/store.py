@@ -69,7 +69,7 @@ def _create_unless_duplicate(Job, values, must_be_visible=False):
     """
     key = values.get("identity_key")
     if not key:
-        return Job.create(values)
+        return Job._create_delayed_jobs([values])
     existing = _job_holding_key(Job, key)
     if existing:
         _logger.debug(
@@ -78,7 +78,7 @@ def _create_unless_duplicate(Job, values, must_be_visible=False):
         return existing
     try:
         with _expected_refusal_unlogged(), Job.env.cr.savepoint():
-            return Job.create(values)
+            return Job._create_delayed_jobs([values])
     except psycopg2.errors.UniqueViolation:
         existing = _job_holding_key(Job, key)
         if not existing and must_be_visible:

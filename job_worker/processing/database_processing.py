@@ -19,14 +19,21 @@ DEFAULT_MAX_SECONDS = 50.0
 
 
 def process_due_jobs_in_database(
-    dbname, max_jobs, max_seconds, application_name=None, only_job_ids=None
+    dbname,
+    max_jobs,
+    max_seconds,
+    application_name=None,
+    only_job_ids=None,
+    jobs_end_within_budget=False,
 ):
     """Run due jobs of ``dbname`` in this process until none is due or a budget is spent
     (only those of ``only_job_ids``, when given).
 
     Claims through a dedicated engine connection named ``application_name`` (by default
     ``job_worker:process:<random>:<pid>``: pids repeat across hosts and containers),
-    which owns the jobs while they run.
+    which owns the jobs while they run. With ``jobs_end_within_budget``, a job still
+    running when ``max_seconds`` are spent is interrupted and given back uncounted,
+    whatever its own timeout (a request must not outlive Odoo's ``limit_time_real``).
     """
     with thread_serving(dbname):
         report: ProcessingReport = process_due_jobs_of_database(
@@ -36,6 +43,7 @@ def process_due_jobs_in_database(
             max_seconds,
             application_name=application_name,
             only_job_ids=only_job_ids,
+            jobs_end_within_budget=jobs_end_within_budget,
         )
     _log_report(dbname, report)
     return report
