@@ -13,7 +13,8 @@ So these rules hold for every caller, the superuser included, and for every ORM 
   is private: Odoo refuses RPC calls to methods whose name starts with ``_``, and a flag
   in the context, which an RPC caller could send, proves nothing;
 - a job's call is never rewritten, and its state, attempts, timestamps, outcome and
-  owner change only through the state actions (or the engine, in SQL);
+  owner change only through the state actions (or the engine, in SQL; or code running
+  as superuser, which no RPC call does), never while the job is started;
 - a Job Queue Manager may change a job's priority, ETA, attempts allowed and channel,
   while it is not started.
 """
@@ -74,9 +75,9 @@ class QueueJob(models.Model):
         )
 
     def write(self, vals):
-        """Refuse to rewrite a job's call, or its state and timestamps outside the state
-        actions; only the priority, ETA, attempts allowed and channel of a job that is not
-        started may change."""
+        """Refuse to rewrite a job's call, its state and timestamps outside the state
+        actions (unless as superuser), or anything of a started job; the priority, ETA,
+        attempts allowed and channel of a job that is not started may change."""
         self.check_access("write")  # a user without the right hears that first
         if not _changing_state_by_action.get():
             self._check_orm_write(vals)
@@ -93,18 +94,19 @@ class QueueJob(models.Model):
                 )
             )
         chatter_fields = self.env["mail.thread"]._fields
-        engine_owned = {name for name in vals if name not in chatter_fields} - (
-            MANAGER_WRITABLE_FIELDS
-        )
-        if engine_owned:
+        job_fields = {name for name in vals if name not in chatter_fields}
+        engine_owned = job_fields - MANAGER_WRITABLE_FIELDS
+        # Code running as superuser may set a waiting job's state (tests, migrations):
+        # no RPC call runs as superuser, and the call itself stays out of reach.
+        if engine_owned and not self.env.su:
             raise UserError(
                 self.env._(
-                    "%(fields)s of a job change only through Requeue, Cancel and Set to "
-                    "done, or when the job runs.",
+                    "Only Requeue, Cancel and Set to done change these fields of a job "
+                    "(and the job itself, as it runs): %(fields)s.",
                     fields=", ".join(sorted(engine_owned)),
                 )
             )
-        if MANAGER_WRITABLE_FIELDS.intersection(vals):
+        if job_fields:
             started = self.filtered(lambda job: job.state == JobState.STARTED.value)
             if started:
                 raise UserError(

@@ -70,6 +70,12 @@ class TestJobWrites(TransactionCase):
     def setUp(self):
         super().setUp()
         self.job = self.env["res.partner"].create({"name": "Written"}).with_delay().write({})
+        manager = new_test_user(
+            self.env,
+            login="protection_writer",
+            groups="base.group_user,job_worker.group_queue_job_manager",
+        )
+        self.managed = self.job.with_user(manager)
 
     def set_state_in_sql(self, state):
         self.env.cr.execute("UPDATE queue_job SET state = %s WHERE id = %s", [state, self.job.id])
@@ -86,30 +92,37 @@ class TestJobWrites(TransactionCase):
             ("timeout", 1),
         ):
             with self.assertRaisesRegex(UserError, field):
-                self.job.write({field: value})
+                self.managed.write({field: value})
         self.assertEqual(
             (self.job.state, self.job.owner, self.job.result), ("pending", False, False)
         )
 
+    def test_code_running_as_superuser_may_set_a_waiting_jobs_state(self):
+        self.job.sudo().write({"state": "done"})
+        self.assertEqual(self.job.state, "done")
+
     def test_a_manager_may_change_priority_eta_attempts_and_channel_of_a_waiting_job(self):
-        self.job.write({"priority": 3, "max_retries": 2, "channel": "root.other", "eta": False})
+        self.managed.write({"priority": 3, "max_retries": 2, "channel": "root.other", "eta": False})
         self.assertEqual(
             (self.job.priority, self.job.max_retries, self.job.channel), (3, 2, "root.other")
         )
 
     def test_a_started_job_cannot_be_changed(self):
         self.set_state_in_sql("started")
-        with self.assertRaisesRegex(UserError, "Started jobs cannot be changed"):
-            self.job.write({"priority": 1})
+        for job in (self.managed, self.job.sudo()):
+            with self.assertRaisesRegex(UserError, "Started jobs cannot be changed"):
+                job.write({"priority": 1})
         with self.assertRaisesRegex(UserError, "state"):
-            self.job.write({"state": "pending"})
+            self.managed.write({"state": "pending"})
+        with self.assertRaisesRegex(UserError, "Started jobs cannot be changed"):
+            self.job.sudo().write({"state": "pending"})
         self.assertEqual((self.job.state, self.job.priority), ("started", 10))
 
     def test_the_state_actions_still_change_the_state(self):
         self.set_state_in_sql("failed")
-        self.job.requeue()
+        self.managed.requeue()
         self.assertEqual(self.job.state, "pending")
-        self.job.button_done()
+        self.managed.button_done()
         self.assertEqual(self.job.state, "done")
 
 
