@@ -14,8 +14,9 @@ from odoo import http
 from odoo.http import request
 
 from ..engine.backlog import read_backlog
-from ..engine.request_admission import MAX_CONCURRENT_REQUESTS, request_admission
+from ..engine.request_admission import request_admission
 from ..engine.schema import NOTIFY_CHANNEL
+from ..processing.budget import concurrent_requests_limit
 from ..processing.database_processing import process_due_jobs_in_database
 from ..processing.job_transaction import engine_connection_params
 from ..runner.embedded_runner import serve_database_soon
@@ -119,7 +120,7 @@ def _process_in_request(params: dict) -> dict:
     with database_env(dbname) as env:
         authenticate(env, params)
         budget = requested_budget(env, params)
-    limit = MAX_CONCURRENT_REQUESTS
+        limit = concurrent_requests_limit(env)
     with request_admission(engine_connection_params(dbname), limit) as already_processing:
         if already_processing is None:
             # Every job ends within the budget, whatever its own timeout: the request

@@ -19,7 +19,8 @@ REQUEST_ROLE = "request"
 """The role in the application_name of a request processor's admission connection."""
 REQUEST_PREFIX = f"job_worker:{REQUEST_ROLE}:"
 MAX_CONCURRENT_REQUESTS = 1
-"""Requests processing jobs of one database at once, by default."""
+"""Requests processing jobs of one database at once, by default: on a server of two HTTP
+workers, a second request leaves its worker to users."""
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from ..controllers import endpoint_request
 from ..controllers.request_log_redaction import REDACTED, redact_keys
 from ..engine.connection import connect_engine
 from ..engine.request_admission import REQUEST_PREFIX
+from ..processing import budget
 from ..processing.job_transaction import engine_connection_params
 
 LOGGER = "odoo.addons.job_worker.controllers.endpoint_request"
@@ -137,3 +138,19 @@ class TestEndpointHardening(HttpCase):
         self.assertEqual((result["busy"], result["processed"]), (True, 0))
         self.assertIn("nothing was processed", result["message"])
         self.assertIs(free.json()["busy"], False)
+
+    def test_how_many_requests_may_process_at_once_is_a_system_parameter(self):
+        parameters = self.env["ir.config_parameter"].sudo()
+        parameters.set_param(budget.CONCURRENT_REQUESTS_PARAMETER, "2")
+        other_request = connect_engine(
+            engine_connection_params(self.dbname), f"{REQUEST_PREFIX}other:1"
+        )
+        try:
+            answer = self.call("/job_worker/process", method="POST", key=self.key, body={})
+            self.assertIs(answer.json()["busy"], False)
+            parameters.set_param(budget.CONCURRENT_REQUESTS_PARAMETER, "lots")
+            with self.assertLogs(budget.__name__, logging.WARNING):
+                answer = self.call("/job_worker/process", method="POST", key=self.key, body={})
+            self.assertIs(answer.json()["busy"], True)  # the default, 1, and a warning
+        finally:
+            other_request.close()
