@@ -442,8 +442,9 @@ class Job:
         config = record.job_function_id.related_action_config()
         if not config.get("enable", True):
             return None
-        method = getattr(record, config.get("func_name") or "related_action_open_record")
-        return method(**config.get("kwargs", {}))
+        # The button's own checks: only public related_action_* methods, plain arguments.
+        method, kwargs = record._related_action_method(config)
+        return method(**kwargs)
 
 
 def _define_row_attribute(name):

@@ -36,13 +36,13 @@ class TestJobCreation(TransactionCase):
 
     def test_the_delay_api_still_stores_jobs(self):
         partner = self.env["res.partner"].create({"name": "Delayed"})
-        job = partner.with_delay().write({"name": "later"})
+        job = partner.with_delay().write({"name": "later"}).db_record()
         self.assertEqual(
             (job.model_name, job.method_name, job.state), ("res.partner", "write", "pending")
         )
 
     def test_jobs_cannot_be_copied(self):
-        job = self.env["res.partner"].create({"name": "Copied"}).with_delay().write({})
+        job = self.env["res.partner"].create({"name": "Copied"}).with_delay().write({}).db_record()
         count = self.env["queue.job"].search_count([])
         with self.assertRaisesRegex(AccessError, "cannot be copied"):
             job.copy({"model_name": "res.users"})
@@ -55,8 +55,10 @@ class TestJobCreation(TransactionCase):
             groups="base.group_user,job_worker.group_queue_job_manager",
         )
         partner = self.env["res.partner"].create({"name": "Owned"})
-        as_manager = partner.with_user(manager).with_delay().write({"name": "m"})
-        as_superuser = partner.with_user(manager).sudo().with_delay().write({"name": "s"})
+        as_manager = partner.with_user(manager).with_delay().write({"name": "m"}).db_record()
+        as_superuser = (
+            partner.with_user(manager).sudo().with_delay().write({"name": "s"}).db_record()
+        )
         self.assertEqual(as_manager.user_id, manager)
         self.assertEqual(
             (as_manager.records.env.uid, as_manager.records.env.su), (manager.id, False)
@@ -69,7 +71,9 @@ class TestJobCreation(TransactionCase):
 class TestJobWrites(TransactionCase):
     def setUp(self):
         super().setUp()
-        self.job = self.env["res.partner"].create({"name": "Written"}).with_delay().write({})
+        self.job = (
+            self.env["res.partner"].create({"name": "Written"}).with_delay().write({}).db_record()
+        )
         manager = new_test_user(
             self.env,
             login="protection_writer",
@@ -192,7 +196,7 @@ class TestRelatedActionConfiguration(TransactionCase):
 
     def test_a_refused_action_stored_in_sql_is_refused_again_when_it_runs(self):
         function = self.function({"func_name": "related_action_open_record"})
-        job = self.env["res.partner"].create({"name": "Related"}).with_delay().write({})
+        job = self.env["res.partner"].create({"name": "Related"}).with_delay().write({}).db_record()
         job_count = self.env["queue.job"].search_count([])
         for config in (
             '{"func_name": "copy", "kwargs": {"default": {"method_name": "unlink"}}}',
@@ -212,14 +216,14 @@ class TestRelatedActionConfiguration(TransactionCase):
 
     def test_unknown_keyword_arguments_are_a_clear_error(self):
         self.function({"func_name": "related_action_open_record", "kwargs": {"extra": 1}})
-        job = self.env["res.partner"].create({"name": "Related"}).with_delay().write({})
+        job = self.env["res.partner"].create({"name": "Related"}).with_delay().write({}).db_record()
         with self.assertRaisesRegex(UserError, "cannot take its keyword arguments extra"):
             job.open_related_action()
 
 
 class TestJobsWithoutUsableData(TransactionCase):
     def job_with(self, **columns):
-        job = self.env["res.partner"].create({"name": "Odd"}).with_delay().write({})
+        job = self.env["res.partner"].create({"name": "Odd"}).with_delay().write({}).db_record()
         for column, value in columns.items():
             self.env.cr.execute(
                 f"UPDATE queue_job SET {column} = %s WHERE id = %s", [value, job.id]
