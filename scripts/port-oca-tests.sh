@@ -56,8 +56,8 @@ status=0
 
 result=$(grep -oE "odoo\.tests\.result: [0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$log_file" | tail -n 1 || true)
 if [ -z "$result" ]; then
-    echo "port-oca-tests: no test ran (Odoo exited with status $status; log: $log_file); its errors:"
-    grep -E "(ERROR|CRITICAL) " "$log_file" | head -n 20 || true
+    echo "port-oca-tests: no test ran (Odoo exited with status $status; log: $log_file); why:"
+    grep -E "^[A-Za-z_.]*(Error|Exception): |is refused|cannot be created" "$log_file" | sort -u | head -n 10 || true
     exit 1
 fi
 read -r failed errors total < <(sed -E 's/.*: ([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests/\1 \2 \3/' <<<"$result")
