@@ -237,6 +237,38 @@ class TestOcaJobObject(TransactionCase):
         with self.assertRaisesRegex(ValueError, "cannot wait"):
             chain(self.partner.delayable().write({"name": "new"}), started).delay()
 
+    def test_the_no_delay_switch_of_any_job_runs_the_whole_graph_now(self):
+        count = self.env["queue.job"].search_count([])
+        first = self.partner.delayable().write({"name": "first"})
+        second = (
+            self.partner.with_context(queue_job__no_delay=True)
+            .delayable()
+            .write({"name": "second"})
+        )
+        self.assertEqual(chain(first, second).delay(), [True, True])
+        self.assertEqual(self.partner.name, "second")
+        self.assertEqual(self.env["queue.job"].search_count([]), count)
+
+    def test_a_cancelled_parent_cancels_its_dependents_in_ocas_words_at_its_time(self):
+        parent = self.partner.delayable().write({"name": "parent"})
+        child = self.partner.delayable().write({"name": "child"})
+        chain(parent, child).delay()
+        parent_record, child_record = (node._generated_job.db_record() for node in (parent, child))
+        (parent_record | child_record).button_cancelled()
+        self.assertEqual(child_record.result, "Cancelled because a job it depends on was cancelled")
+        self.assertEqual(child_record.date_cancelled, parent_record.date_cancelled)
+
+    def test_ocas_requeue_wizard_requeues_the_selected_jobs(self):
+        job = self.partner.with_delay().write({"name": "w"}).db_record()
+        job.button_cancelled()
+        wizard = (
+            self.env["queue.requeue.job"]
+            .with_context(active_model="queue.job", active_ids=job.ids)
+            .create({})
+        )
+        wizard.requeue()
+        self.assertEqual(job.state, PENDING)
+
     # -- job functions as OCA's data files write them --------------------------------------------
 
     def test_job_functions_take_ocas_channel_id_allow_commit_and_edited_retry_pattern(self):
