@@ -117,6 +117,11 @@ class QueueJobFunction(models.Model):
 
     @api.constrains("related_action")
     def _check_related_action(self):
+        if self.env.su and self.env.context.get("install_mode"):
+            # A module's data files may name related actions of any method (OCA's test
+            # addon does): loaded as written; the Related button refuses what it may
+            # not run, saying why.
+            return
         for function in self:
             try:
                 function.related_action_config()

@@ -5,7 +5,7 @@ summary of a job's graph links and ``dependency_graph`` (the nodes and edges of 
 graph, as OCA's graph widget reads them), ``_gc_old_jobs()`` (pruning finished jobs in the
 current transaction), the ``_test_job`` method of the job function data files refer
 to, and ``EDIT_SENTINEL``, which OCA's code passes in the context when it creates jobs
-(accepted; it grants nothing: jobs are created by the delay API).
+(superuser code only: see ``queue_job_protection.py``).
 """
 
 import random
@@ -35,7 +35,8 @@ class QueueJob(models.Model):
     _inherit = "queue.job"
 
     EDIT_SENTINEL = object()
-    """OCA's marker for trusted writes; job_worker trusts no marker (see the docstring)."""
+    """OCA's marker for trusted creates: honoured only for code running as the superuser,
+    and only as this very object (never a value an RPC context could carry)."""
 
     _removal_interval = 30
     """Days a finished job is kept when its channel says nothing (OCA's default)."""

@@ -34,6 +34,19 @@ class TestJobCreation(TransactionCase):
         with self.assertRaises(AccessError):
             Job.create({"model_name": "res.users", "method_name": "write", "uuid": "forged"})
 
+    def test_superuser_code_with_ocas_edit_sentinel_object_may_create_and_no_one_else(self):
+        Job = self.env["queue.job"]
+        values = {"model_name": "res.partner", "method_name": "exists", "uuid": "sentinel"}
+        with self.assertRaises(AccessError):  # the very object, but not as the superuser
+            manager = new_test_user(
+                self.env,
+                login="sentinel_manager",
+                groups="base.group_user,job_worker.group_queue_job_manager",
+            )
+            Job.with_user(manager).with_context(_job_edit_sentinel=Job.EDIT_SENTINEL).create(values)
+        created = Job.sudo().with_context(_job_edit_sentinel=Job.EDIT_SENTINEL).create(values)
+        self.assertEqual(created.uuid, "sentinel")
+
     def test_the_delay_api_still_stores_jobs(self):
         partner = self.env["res.partner"].create({"name": "Delayed"})
         job = partner.with_delay().write({"name": "later"}).db_record()
@@ -213,6 +226,21 @@ class TestRelatedActionConfiguration(TransactionCase):
                 job.open_related_action()
         self.assertEqual(self.env["queue.job"].search_count([]), job_count)
         self.assertEqual(job.exists().state, "pending")
+
+    def test_a_modules_data_file_may_name_any_method_and_the_button_still_refuses_it(self):
+        loading = self.env["queue.job.function"].with_context(install_mode=True)
+        loading.create(
+            {
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "method": "write",
+                "related_action": {"func_name": "copy"},
+            }
+        )
+        job = self.env["res.partner"].create({"name": "Related"}).with_delay().write({}).db_record()
+        with self.assertRaisesRegex(UserError, "refused"):
+            job.open_related_action()
+        with self.assertRaisesRegex(ValidationError, "'copy'"):  # not while loading: refused
+            self.function({"func_name": "copy"})
 
     def test_unknown_keyword_arguments_are_a_clear_error(self):
         self.function({"func_name": "related_action_open_record", "kwargs": {"extra": 1}})
