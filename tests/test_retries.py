@@ -14,8 +14,12 @@ import threading
 from functools import partial
 
 import pytest
-from psycopg_job_transaction import ODOO_ISOLATION_LEVEL, psycopg_transaction_factory
-from support import connect, enqueue, insert_job, job_row
+from psycopg_job_transaction import (
+    JOB_APPLICATION_NAME,
+    ODOO_ISOLATION_LEVEL,
+    psycopg_transaction_factory,
+)
+from support import connect, enqueue, insert_job, job_row, wait_until
 
 from job_worker.engine.claim import claim_due_jobs
 from job_worker.engine.errors import NothingToDoJob, RetryableJobError
@@ -30,10 +34,8 @@ from job_worker.engine.retry import DEFAULT_RETRY_DELAY_S
 PROCESSOR = "job_worker:test-retries"
 RETRY_PATTERN = {1: 10, 5: 60}
 """Attempts 1 to 4 wait 10 s before the next; from the 5th on, 60 s."""
-DEADLOCK_PAUSE_S = 0.5
-"""How long the other transaction waits before it closes the lock cycle: the job must be
-the first to wait, so that its own deadlock check (``deadlock_timeout`` after it began to
-wait, 1 s by default) finds the cycle and cancels it, not the other transaction."""
+LOCK_WAIT_SEEN_WITHIN_S = 10.0
+"""How long the deadlock's other transaction waits to see the job waiting for a lock."""
 
 
 @pytest.fixture
@@ -323,25 +325,35 @@ def test_a_deadlock_is_run_again_in_a_fresh_transaction_without_spending_an_atte
     database, db, processor, counter
 ):
     """A real lock cycle: another transaction holds row 2; the job takes row 1 and waits
-    for row 2; the other then waits for row 1. The job waited first, so its deadlock
-    check fires first and PostgreSQL cancels the job's transaction (40P01)."""
+    for row 2; once it waits, the other asks for row 1. The job waited first, so its
+    deadlock check (``deadlock_timeout`` after it began to wait) runs first, finds the
+    cycle and PostgreSQL cancels the job's transaction (40P01), not the other's."""
     other = connect(database, application_name="job_worker:test-deadlock-partner")
     runs, partner_errors = [], []
 
+    def job_waits_for_a_lock():
+        with db.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = %s AND wait_event_type = 'Lock'",
+                [JOB_APPLICATION_NAME],
+            )
+            return cursor.fetchone()[0] == 1
+
     def close_the_cycle():
         try:
+            wait_until(job_waits_for_a_lock, LOCK_WAIT_SEEN_WITHIN_S, "the job never waited")
             with other.cursor() as cursor:
-                cursor.execute("SELECT pg_sleep(%s)", [DEADLOCK_PAUSE_S])
                 cursor.execute("UPDATE counter SET value = value + 100 WHERE id = 1")
             other.commit()
         except Exception as error:
             partner_errors.append(error)
-            other.rollback()
+            other.rollback()  # lets the job go on, whatever happened
 
     partner = threading.Thread(target=close_the_cycle, daemon=True)
 
     def update_both(cursor):
-        runs.append(threading.get_ident())
+        runs.append(len(runs) + 1)
         cursor.execute("UPDATE counter SET value = value + 1 WHERE id = 1")
         if len(runs) == 1:
             partner.start()
@@ -360,7 +372,7 @@ def test_a_deadlock_is_run_again_in_a_fresh_transaction_without_spending_an_atte
 
     assert partner_errors == []  # the job was the one cancelled, the other committed
     assert outcome.result is JobResult.DONE
-    assert len(runs) == 2
+    assert runs == [1, 2]
     assert counter_values(db) == [101, 101]  # the job's writes committed once
     assert job_row(db, job_id, "state", "retry", "exc_name") == ("done", 1, None)
 
