@@ -8,7 +8,7 @@ import engine_import  # noqa: F401  (before anything from job_worker)
 import pytest
 from dispatcher_processes import DispatcherProcesses, create_job_logs, drop_job_logs
 from odoo_server import create_database_with, drop_database
-from support import connect, create_queue_database, drop_queue_database
+from support import PROCESSOR, connect, create_queue_database, drop_queue_database
 
 from job_worker.engine.connection import connect_engine
 
@@ -72,6 +72,12 @@ def engine_connection(database, db):
     yield open_named
     for connection in opened:
         connection.close()
+
+
+@pytest.fixture
+def processor(engine_connection):
+    """The engine connection that claims, as :data:`~support.PROCESSOR`, on an empty queue."""
+    return engine_connection(PROCESSOR)
 
 
 @pytest.fixture

@@ -16,11 +16,15 @@ import psycopg2
 import pytest
 
 from job_worker.engine import codec
+from job_worker.engine.claim import claim_due_jobs
+from job_worker.engine.execution import execute_claimed_job
 from job_worker.engine.schema import install_schema
 
 ADMIN_DATABASE = os.environ.get("JOB_WORKER_TEST_ADMIN_DB", "postgres")
 """The database connected to when creating and dropping test databases."""
 QUEUE_DATABASE_PREFIX = "job_worker_test_"
+PROCESSOR = "job_worker:test-processor"
+"""The engine connection of the ``processor`` fixture: the owner of what it claims."""
 START_TIMEOUT_S = 30.0
 """How long a child process may take to start its interpreter and connect."""
 STOP_TIMEOUT_S = 15.0
@@ -157,6 +161,13 @@ def state_counts(db, job_ids=None):
             {"ids": None if job_ids is None else list(job_ids)},
         )
         return dict(cursor.fetchall())
+
+
+def run_due_job(processor, open_transaction):
+    """Claim the one due job on ``processor`` and run it through the execution protocol;
+    return its outcome."""
+    [job] = claim_due_jobs(processor, 10)
+    return execute_claimed_job(job, open_transaction)
 
 
 # -- waiting -----------------------------------------------------------------------------

@@ -7,21 +7,14 @@ import time
 import psycopg2
 import pytest
 from psycopg_job_transaction import psycopg_transaction_factory
-from support import enqueue, insert_job, job_row
+from support import PROCESSOR, enqueue, insert_job, job_row, run_due_job
 
 from job_worker.engine import codec
 from job_worker.engine.claim import claim_due_jobs
 from job_worker.engine.execution import JobResult, execute_claimed_job
 from job_worker.engine.processor import process_due_jobs
 
-PROCESSOR = "job_worker:test-processor"
 GENEROUS_MAX_SECONDS = 30.0
-
-
-@pytest.fixture
-def processor(engine_connection):
-    """The engine connection that claims, as :data:`PROCESSOR`, on an empty queue."""
-    return engine_connection(PROCESSOR)
 
 
 @pytest.fixture
@@ -84,12 +77,6 @@ JOB_FUNCTIONS = {
 @pytest.fixture
 def open_transaction(database, side_tables):
     return psycopg_transaction_factory(database, JOB_FUNCTIONS)
-
-
-def run_due_job(processor, open_transaction):
-    """Claim the one due job and run it; return its outcome."""
-    [job] = claim_due_jobs(processor, 10)
-    return execute_claimed_job(job, open_transaction)
 
 
 def test_a_job_that_returns_is_done_with_its_result_and_its_writes_committed(

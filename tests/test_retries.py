@@ -19,7 +19,7 @@ from psycopg_job_transaction import (
     ODOO_ISOLATION_LEVEL,
     psycopg_transaction_factory,
 )
-from support import connect, enqueue, insert_job, job_row, wait_until
+from support import connect, enqueue, insert_job, job_row, run_due_job, wait_until
 
 from job_worker.engine.claim import claim_due_jobs
 from job_worker.engine.errors import NothingToDoJob, RetryableJobError
@@ -31,17 +31,10 @@ from job_worker.engine.execution import (
 )
 from job_worker.engine.retry import DEFAULT_RETRY_DELAY_S
 
-PROCESSOR = "job_worker:test-retries"
 RETRY_PATTERN = {1: 10, 5: 60}
 """Attempts 1 to 4 wait 10 s before the next; from the 5th on, 60 s."""
 LOCK_WAIT_SEEN_WITHIN_S = 10.0
 """How long the deadlock's other transaction waits to see the job waiting for a lock."""
-
-
-@pytest.fixture
-def processor(engine_connection):
-    """The engine connection that claims, as :data:`PROCESSOR`, on an empty queue."""
-    return engine_connection(PROCESSOR)
 
 
 @pytest.fixture
@@ -67,12 +60,6 @@ def factory(database, **job_functions):
     return psycopg_transaction_factory(
         database, job_functions, isolation_level=ODOO_ISOLATION_LEVEL
     )
-
-
-def run_due_job(processor, open_transaction):
-    """Claim the one due job and run it; return its outcome."""
-    [job] = claim_due_jobs(processor, 10)
-    return execute_claimed_job(job, open_transaction)
 
 
 def database_now(db):
