@@ -7,3 +7,4 @@ def drop_engine_objects(env):
     env.cr.execute("DROP FUNCTION IF EXISTS queue_job_notify_runnable() CASCADE")
     env.cr.execute("DROP FUNCTION IF EXISTS queue_job_channel_notify_changed() CASCADE")
     env.cr.execute("DROP FUNCTION IF EXISTS queue_job_follow_dependencies() CASCADE")
+    env.cr.execute("DROP FUNCTION IF EXISTS queue_job_wait_for_parents() CASCADE")

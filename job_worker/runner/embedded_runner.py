@@ -37,8 +37,8 @@ NO_HTTP_WORKER = (
 )
 
 
-class _ProcessRunner:
-    """What this process decided, and its runner while it runs."""
+class _EmbeddedRunnerState:
+    """What this process decided about running jobs, and its candidate runner while it runs."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -48,7 +48,7 @@ class _ProcessRunner:
         self.pid: int | None = None
 
 
-_process = _ProcessRunner()
+_process = _EmbeddedRunnerState()
 _not_server_wide_reported = False
 
 
