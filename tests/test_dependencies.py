@@ -84,9 +84,13 @@ def test_requeuing_a_failed_parent_with_its_waiting_child_keeps_the_child_waitin
         cursor.execute(
             "UPDATE queue_job SET state = 'pending' WHERE id = ANY(%s)", [[first, joined, last]]
         )
-    assert states(db, first, joined, last) == ["pending", "wait_dependencies", "wait_dependencies"]
+    assert job_states(db, [first, joined, last]) == [
+        "pending",
+        "wait_dependencies",
+        "wait_dependencies",
+    ]
     set_state(db, first, "done")
-    assert states(db, joined, last) == ["pending", "wait_dependencies"]
+    assert job_states(db, [joined, last]) == ["pending", "wait_dependencies"]
 
 
 def test_a_job_whose_parents_are_not_all_done_is_never_claimed(db, diamond, dispatchers):
@@ -100,9 +104,13 @@ def test_a_job_whose_parents_are_not_all_done_is_never_claimed(db, diamond, disp
     set_state(db, joined, "pending")  # whatever writes it, it keeps waiting
     set_state(db, last, "pending")
     dispatchers.start(DispatcherConfig(max_workers=2))
-    wait_until(lambda: states(db, second) == ["done"], 10, "the lone due parent did not run")
+    wait_until(lambda: job_states(db, [second]) == ["done"], 10, "the lone due parent did not run")
     time.sleep(0.5)  # what a dispatcher would claim next, it claims at once
-    assert states(db, first, joined, last) == ["failed", "wait_dependencies", "wait_dependencies"]
+    assert job_states(db, [first, joined, last]) == [
+        "failed",
+        "wait_dependencies",
+        "wait_dependencies",
+    ]
     assert executions(db, joined) == executions(db, last) == 0
 
 
