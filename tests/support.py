@@ -13,7 +13,6 @@ import uuid
 
 import engine_import  # noqa: F401  (before anything from job_worker)
 import psycopg2
-import pytest
 
 from job_worker.engine import codec
 from job_worker.engine.claim import claim_due_jobs
@@ -49,6 +48,8 @@ def create_queue_database():
     try:
         admin = connect(ADMIN_DATABASE)
     except psycopg2.OperationalError as error:
+        import pytest  # here only: child processes import this module, and need no pytest
+
         pytest.fail(
             f"PostgreSQL is unreachable ({error}). The engine tests need a real PostgreSQL: "
             "start it, or point PGHOST/PGPORT/PGUSER at one.",
