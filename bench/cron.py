@@ -201,9 +201,19 @@ def load_average() -> str:
     return " ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
+QUICK_JOBS = 300
+"""Jobs per drain with ``--quick``: enough to go through every step, in seconds."""
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=10_000, help="jobs per drain (10000)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_JOBS} jobs per drain unless --jobs says otherwise: checks that the"
+        " bench works (not figures)",
+    )
+    parser.add_argument("--jobs", type=int, default=None, help="jobs per drain (10000)")
     parser.add_argument(
         "--eta-share",
         type=float,
@@ -225,7 +235,10 @@ def parse_args(argv):
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds the baseline drain may take (600)"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.jobs is None:
+        args.jobs = QUICK_JOBS if args.quick else 10_000
+    return args
 
 
 def main(argv=None) -> int:

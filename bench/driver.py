@@ -19,11 +19,9 @@ from contextlib import contextmanager
 import engine_import  # noqa: F401  (registers the bare job_worker package)
 import psycopg2
 import psycopg2.extensions
-from psycopg_job_transaction import PsycopgJobTransaction
+from psycopg_job_transaction import ODOO_ISOLATION_LEVEL, PsycopgJobTransaction
 
 JOB_APPLICATION_NAME = "job_worker:bench-job"
-ISOLATION_LEVEL = psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ
-"""Odoo runs a job in a REPEATABLE READ transaction; the bench does the same."""
 
 
 class BenchJobTransaction(PsycopgJobTransaction):
@@ -69,7 +67,7 @@ class TransactionFactory:
             application_name=JOB_APPLICATION_NAME,
             connection_factory=self.connection_factory,
         )
-        connection.set_session(isolation_level=ISOLATION_LEVEL)
+        connection.set_session(isolation_level=ODOO_ISOLATION_LEVEL)
         with self._lock:
             self.connections_opened += 1
             if self.reuse:

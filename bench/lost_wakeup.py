@@ -27,7 +27,7 @@ import time
 import engine_import  # noqa: F401  (registers the bare job_worker package)
 import psycopg2
 from driver import TransactionFactory
-from engine import Bench, bench_database, parse_args
+from harness import Bench, bench_database
 
 GIVE_UP_S = 10.0
 
@@ -69,11 +69,11 @@ def attempt(bench: Bench) -> float | None:
 
 def main() -> int:
     with bench_database(jit_off=True) as dbname:
-        bench = Bench(dbname, parse_args([]))
+        bench = Bench(dbname)
         try:
             results = [attempt(bench) for _ in range(3)]
         finally:
-            bench.admin.close()
+            bench.close()
     for index, seconds in enumerate(results, 1):
         if seconds is None:
             print(f"attempt {index}: job B had not started {GIVE_UP_S:g}s after its commit")

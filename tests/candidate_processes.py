@@ -22,13 +22,8 @@ from dataclasses import dataclass
 
 import engine_import  # noqa: F401  (before anything from job_worker)
 import psycopg2
-from dispatcher_processes import (
-    START_TIMEOUT_S,
-    ChildProcesses,
-    dispatcher_transaction_factory,
-    open_attempt_log,
-    wait_until,
-)
+from dispatcher_processes import dispatcher_transaction_factory, open_attempt_log
+from support import START_TIMEOUT_S, ChildProcesses, wait_until
 
 from job_worker.engine.activation import decide_activation
 from job_worker.engine.election import CANDIDATE_PREFIX

@@ -4,7 +4,7 @@ at once, and any advisory lock, sampled every 20 ms by a thread of the test."""
 import threading
 from collections import Counter
 
-from conftest import connect
+from support import connect
 
 EVERY_CHANNEL = "(all, under root)"
 """The key of :attr:`CapacityWatcher.most_started` counting every channel together."""

@@ -4,45 +4,13 @@ PostgreSQL is reached through libpq's usual environment (PGHOST, PGPORT, PGUSER,
 These tests never skip when it is unreachable: they fail, loudly.
 """
 
-import uuid
-
 import engine_import  # noqa: F401  (before anything from job_worker)
-import psycopg2
 import pytest
 from dispatcher_processes import DispatcherProcesses, create_job_logs, drop_job_logs
-from odoo_server import ADMIN_DATABASE, create_database_with, drop_database
+from odoo_server import create_database_with, drop_database
+from support import PROCESSOR, connect, create_queue_database, drop_queue_database
 
-from job_worker.engine.schema import install_schema
-
-
-def connect(dbname, **params):
-    """A psycopg2 connection to ``dbname`` (libpq environment for the rest)."""
-    return psycopg2.connect(dbname=dbname, **params)
-
-
-def create_queue_database():
-    """A new empty database with the queue schema (no Odoo); return its name."""
-    name = f"job_worker_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = connect(ADMIN_DATABASE)
-    except psycopg2.OperationalError as error:
-        pytest.fail(
-            f"PostgreSQL is unreachable ({error}). The engine tests need a real PostgreSQL: "
-            "start it, or point PGHOST/PGPORT/PGUSER at one.",
-            pytrace=False,
-        )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    try:
-        with connect(name) as connection, connection.cursor() as cursor:
-            install_schema(cursor)
-        connection.close()
-    except BaseException:
-        drop_database(name)
-        raise
-    return name
+from job_worker.engine.connection import connect_engine
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +18,7 @@ def database():
     """Name of a fresh database with the queue schema, dropped at the end of the session."""
     name = create_queue_database()
     yield name
-    drop_database(name)
+    drop_queue_database(name)
 
 
 @pytest.fixture(scope="module")
@@ -90,39 +58,26 @@ def db(database):
     connection.close()
 
 
-def add_channel(cursor, complete_name, **values):
-    """Configure a channel under its parent (which must exist); return its id."""
-    parent_name, _, name = complete_name.rpartition(".")
-    cursor.execute("SELECT id FROM queue_job_channel WHERE complete_name = %s", [parent_name])
-    (parent_id,) = cursor.fetchone()
-    values = {"removal_interval": 30, **values}
-    columns = ", ".join(["name", "complete_name", "parent_id", *values])
-    placeholders = ", ".join(["%s"] * (3 + len(values)))
-    cursor.execute(
-        f"INSERT INTO queue_job_channel ({columns}) VALUES ({placeholders}) RETURNING id",
-        [name, complete_name, parent_id, *values.values()],
-    )
-    return cursor.fetchone()[0]
+@pytest.fixture
+def engine_connection(database, db):
+    """Opens engine connections (``connect_engine``) under the names asked for, on an
+    empty queue; every one is closed when the test ends."""
+    opened = []
+
+    def open_named(application_name):
+        connection = connect_engine({"dbname": database}, application_name)
+        opened.append(connection)
+        return connection
+
+    yield open_named
+    for connection in opened:
+        connection.close()
 
 
-def set_root_channel(cursor, **values):
-    """Change the root channel's settings (capacity, paused, …)."""
-    assignments = ", ".join(f"{column} = %s" for column in values)
-    cursor.execute(
-        f"UPDATE queue_job_channel SET {assignments} WHERE parent_id IS NULL", list(values.values())
-    )
-
-
-def insert_job(cursor, **values):
-    """Insert a job with plain SQL (the table's defaults fill the rest); return its id."""
-    values.setdefault("model_name", "test.model")
-    values.setdefault("method_name", "run")
-    columns = ", ".join(values)
-    placeholders = ", ".join(f"%({column})s" for column in values)
-    cursor.execute(
-        f"INSERT INTO queue_job ({columns}) VALUES ({placeholders}) RETURNING id", values
-    )
-    return cursor.fetchone()[0]
+@pytest.fixture
+def processor(engine_connection):
+    """The engine connection that claims, as :data:`~support.PROCESSOR`, on an empty queue."""
+    return engine_connection(PROCESSOR)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ a cursor in the job's transaction, then the job's decoded arguments.
 
 import contextlib
 import itertools
-import multiprocessing
 import os
 import signal
 import threading
@@ -31,6 +30,7 @@ from psycopg_job_transaction import (
     PsycopgJobTransaction,
     psycopg_transaction_factory,
 )
+from support import START_TIMEOUT_S, ChildProcesses, is_connected, wait_until
 
 from job_worker.engine import codec
 from job_worker.engine.connection import connect_engine
@@ -38,10 +38,6 @@ from job_worker.engine.dispatcher import Dispatcher, DispatcherConfig
 from job_worker.engine.errors import CorruptJobDataError
 
 DISPATCHER_NAME_PREFIX = "job_worker:test-dispatcher"
-START_TIMEOUT_S = 30.0
-"""How long a child may take to start its interpreter and connect."""
-STOP_TIMEOUT_S = 15.0
-"""How long a child may take to exit once asked to stop."""
 
 _dispatcher_numbers = itertools.count(1)
 """Numbers dispatcher names across the session: a name is never used twice."""
@@ -199,18 +195,6 @@ def run_dispatcher(database, application_name, config):
 # -- the test's side ---------------------------------------------------------------------
 
 
-def wait_until(condition, timeout_s, message, interval_s=0.02):
-    """Poll ``condition()`` until it returns something true; return that, or fail."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"after {timeout_s} s: {message}")
-        time.sleep(interval_s)
-
-
 def attempts(db, job_id):
     """``[(pid, thread)]`` of every attempt of the job, in order."""
     with db.cursor() as cursor:
@@ -225,48 +209,6 @@ def executions(db, job_id):
     with db.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM execution_log WHERE job_id = %s", [job_id])
         return cursor.fetchone()[0]
-
-
-def is_connected(db, application_name):
-    """Whether a connection named ``application_name`` is open on the test database."""
-    with db.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = %s",
-            [application_name],
-        )
-        return cursor.fetchone()[0] > 0
-
-
-class ChildProcesses:
-    """The child processes of one test: stopped (SIGTERM) or crashed (SIGKILL) at will,
-    and whatever is still alive killed by :meth:`kill_all`."""
-
-    def __init__(self):
-        self._spawn = multiprocessing.get_context("spawn")
-        self.processes = []
-
-    def alive(self):
-        return [process for process in self.processes if process.is_alive()]
-
-    def stop(self, process, timeout_s=STOP_TIMEOUT_S):
-        """SIGTERM ``process`` and wait until it exits; return its exit code."""
-        process.terminate()
-        process.join(timeout_s)
-        assert not process.is_alive(), f"{process.name} did not stop within {timeout_s} s"
-        return process.exitcode
-
-    def crash(self, process):
-        """SIGKILL ``process``: no cleanup of any kind runs in it."""
-        process.kill()
-        process.join(STOP_TIMEOUT_S)
-
-    def kill_all(self):
-        for process in self.processes:
-            if process.is_alive():
-                process.kill()
-        for process in self.processes:
-            process.join(STOP_TIMEOUT_S)
 
 
 class DispatcherProcesses(ChildProcesses):

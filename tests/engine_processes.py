@@ -7,11 +7,10 @@ engine.
 """
 
 import engine_import  # noqa: F401  (before anything from job_worker)
+from support import START_TIMEOUT_S
 
 from job_worker.engine.claim import claim_due_jobs
 from job_worker.engine.connection import connect_engine
-
-START_TIMEOUT_S = 30.0
 
 
 def claim_until_none_is_due(database, application_name, batch_size, start_together):

@@ -1,6 +1,7 @@
 """Running a real Odoo 19 from the tests: ODOO_PYTHON and ODOO_ADDONS_PATH name it."""
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -9,12 +10,9 @@ import socket
 import subprocess
 import uuid
 
-import psycopg2
 import pytest
 from engine_import import PROJECT_ROOT
-
-ADMIN_DATABASE = os.environ.get("JOB_WORKER_TEST_ADMIN_DB", "postgres")
-"""The database connected to when creating and dropping test databases."""
+from support import drop_queue_database
 
 ODOO_PYTHON = os.environ.get("ODOO_PYTHON")
 ODOO_ADDONS_PATH = os.environ.get("ODOO_ADDONS_PATH")
@@ -77,11 +75,7 @@ def create_database_with(modules):
 
 def drop_database(name):
     """Drop a database the tests created, and its filestore."""
-    admin = psycopg2.connect(dbname=ADMIN_DATABASE)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    drop_queue_database(name)
     shutil.rmtree(TEST_DATA_DIR / "filestore" / name, ignore_errors=True)
 
 
@@ -94,6 +88,11 @@ def shell(database, script):
             f"{process.stderr[-3000:]}"
         )
     return process.stdout
+
+
+def last_json_line(output):
+    """The last line of ``output`` (a shell script's) that holds a JSON object, decoded."""
+    return json.loads([line for line in output.splitlines() if line.startswith("{")][-1])
 
 
 def free_port():

@@ -8,10 +8,13 @@ decoded arguments: ``function(cursor, *args, **kwargs)``.
 from contextlib import contextmanager
 
 import psycopg2
+import psycopg2.extensions
 
 from job_worker.engine import codec
 
 JOB_APPLICATION_NAME = "job_worker:test-job"
+ODOO_ISOLATION_LEVEL = psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ
+"""Odoo's cursors run REPEATABLE READ: a job's transaction keeps one snapshot."""
 
 
 class PsycopgJobTransaction:
@@ -54,18 +57,24 @@ class PsycopgJobTransaction:
         self.connection.rollback()
 
 
-def psycopg_transaction_factory(database, job_functions, transaction_class=None):
+def psycopg_transaction_factory(
+    database, job_functions, transaction_class=None, isolation_level=None
+):
     """A :data:`~job_worker.engine.execution.JobTransactionFactory` running ``job_functions``.
 
     Each job gets a new connection, closed when its block ends: whatever it did not
     commit is rolled back. ``transaction_class`` (default :class:`PsycopgJobTransaction`)
-    wraps it.
+    wraps it. ``isolation_level`` (a ``psycopg2.extensions.ISOLATION_LEVEL_*``; default
+    the server's, READ COMMITTED) is the job transaction's: Odoo runs jobs at
+    :data:`ODOO_ISOLATION_LEVEL`.
     """
     transaction_class = transaction_class or PsycopgJobTransaction
 
     @contextmanager
     def open_transaction(job):
         connection = psycopg2.connect(dbname=database, application_name=JOB_APPLICATION_NAME)
+        if isolation_level is not None:
+            connection.set_session(isolation_level=isolation_level)
         try:
             yield transaction_class(connection, job, job_functions)
         finally:

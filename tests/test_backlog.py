@@ -2,7 +2,7 @@
 
 import datetime
 
-from conftest import insert_job
+from support import insert_job
 
 from job_worker.engine.backlog import count_due_jobs, read_backlog
 

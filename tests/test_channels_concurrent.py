@@ -22,7 +22,7 @@ from channel_processes import (
     dispatch_until_stopped,
     process_until_stopped,
 )
-from conftest import add_channel, insert_job, set_root_channel
+from support import add_channel, insert_job, set_root_channel, state_counts
 
 from job_worker.engine import codec
 from job_worker.engine.dispatcher import RECOVERY_INTERVAL_S
@@ -161,13 +161,6 @@ def overlap(first, second):
     return first.started_at <= second.ended_at and second.started_at <= first.ended_at
 
 
-def job_states(db):
-    """``{state: number of jobs}``."""
-    with db.cursor() as cursor:
-        cursor.execute("SELECT state, count(*) FROM queue_job GROUP BY state")
-        return dict(cursor.fetchall())
-
-
 # --- exactly once ---------------------------------------------------------------------
 
 
@@ -177,10 +170,10 @@ def test_every_job_runs_exactly_once_when_processes_process_side_by_side(
     job_ids = enqueue(db, 400, seconds=0.02)
 
     with processors(database, process_until_stopped):
-        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {job_states(db)}"
+        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {state_counts(db)}"
 
     log = executions(db)
-    assert job_states(db) == {"done": 400}
+    assert state_counts(db) == {"done": 400}
     assert sorted(execution.job_id for execution in log) == sorted(job_ids)  # once each
     with db.cursor() as cursor:
         cursor.execute("SELECT DISTINCT retry FROM queue_job")
@@ -206,10 +199,10 @@ def test_no_channel_ever_runs_more_jobs_at_once_than_its_capacity_across_process
     enqueue(db, 40, "root")  # unlimited: keeps the other workers busy meanwhile
 
     with dispatchers(database):
-        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {job_states(db)}"
+        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {state_counts(db)}"
 
     log = executions(db)
-    assert job_states(db) == {"done": 140}
+    assert state_counts(db) == {"done": 140}
     assert len(log) == 140
     in_a = [execution for execution in log if execution.channel == "root.a"]
     in_x = [execution for execution in log if execution.channel == "root.p.x"]
@@ -251,10 +244,10 @@ def test_a_sequential_channel_runs_one_job_at_a_time_in_claim_order_beside_other
     enqueue(db, 200, "root", seconds=0.04)
 
     with dispatchers(database):
-        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {job_states(db)}"
+        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {state_counts(db)}"
 
     log = executions(db)
-    assert job_states(db) == {"done": 212}
+    assert state_counts(db) == {"done": 212}
     in_seq = [execution for execution in log if execution.channel == "root.seq"]
     in_root = [execution for execution in log if execution.channel == "root"]
     assert [execution.job_id for execution in in_seq] == claim_order
@@ -278,10 +271,10 @@ def test_a_rate_limited_channel_never_starts_more_jobs_per_period_than_its_limit
     job_ids = enqueue(db, 30, "root.rated", seconds=0.02)
 
     with dispatchers(database):
-        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {job_states(db)}"
+        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {state_counts(db)}"
 
     log = executions(db)
-    assert job_states(db) == {"done": 30}
+    assert state_counts(db) == {"done": 30}
     assert sorted(execution.job_id for execution in log) == job_ids  # all ran, once each
     with db.cursor() as cursor:
         # The limit counts starts, and a job starts when it is claimed (date_started); its
@@ -329,10 +322,10 @@ def test_jobs_run_by_priority_then_due_moment_and_never_before_their_eta(
             future = insert_job(
                 cursor, method_name="log_execution", args=codec.dumps([0.05]), priority=1, eta=eta
             )
-        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {job_states(db)}"
+        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {state_counts(db)}"
 
     log = executions(db)
-    assert job_states(db) == {"done": 51}
+    assert state_counts(db) == {"done": 51}
     started = [execution.job_id for execution in log]
     assert [job_id for job_id in started if job_id != future] == claim_order
     assert most_at_once(log) == 1
@@ -369,7 +362,7 @@ def test_a_failing_job_leaves_no_writes_while_the_jobs_around_it_commit(
     failing = set(job_ids[::4])
 
     with processors(database, process_until_stopped):
-        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {job_states(db)}"
+        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {state_counts(db)}"
 
     logged = {execution.job_id for execution in executions(db)}
     assert logged == set(job_ids) - failing  # the failing jobs' writes are gone
@@ -403,7 +396,7 @@ def test_a_paused_channel_keeps_its_jobs_pending_until_it_is_resumed(database, d
     )
 
     with dispatchers(database):
-        assert wait_for(db, root_jobs_done), f"jobs left: {job_states(db)}"
+        assert wait_for(db, root_jobs_done), f"jobs left: {state_counts(db)}"
         time.sleep(1.5 * RECOVERY_INTERVAL_S)  # every idle processor looks again meanwhile
         with db.cursor() as cursor:
             cursor.execute(
@@ -416,9 +409,9 @@ def test_a_paused_channel_keeps_its_jobs_pending_until_it_is_resumed(database, d
                 " RETURNING clock_timestamp()"
             )
             (resumed_at,) = cursor.fetchone()
-        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {job_states(db)}"
+        assert wait_for(db, NO_JOB_LEFT), f"jobs left: {state_counts(db)}"
 
-    assert job_states(db) == {"done": 80}
+    assert state_counts(db) == {"done": 80}
     log = executions(db)
     assert len(log) == 80
     resumed = [execution for execution in log if execution.job_id in set(paused_jobs)]

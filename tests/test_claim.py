@@ -5,8 +5,8 @@ import multiprocessing
 import time
 
 import pytest
-from conftest import connect, insert_job
 from engine_processes import claim_until_none_is_due
+from support import connect, insert_job
 
 from job_worker.engine.claim import claim_due_jobs, release_claimed_jobs
 from job_worker.engine.connection import connect_engine
@@ -20,11 +20,9 @@ def at(hour, minute=0):
 
 
 @pytest.fixture
-def claimer(database, db):
+def claimer(engine_connection):
     """An engine connection that claims as :data:`CLAIMER`, on an empty queue."""
-    connection = connect_engine({"dbname": database}, CLAIMER)
-    yield connection
-    connection.close()
+    return engine_connection(CLAIMER)
 
 
 def job_states(db):

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import add_channel, connect, set_root_channel
+from support import add_channel, connect, set_root_channel
 
 from job_worker.engine import claim
 from job_worker.engine.sql import load_query

@@ -11,15 +11,9 @@ import random
 import time
 
 import pytest
-from conftest import insert_job
-from dispatcher_processes import (
-    attempts,
-    executions,
-    is_connected,
-    wait_until,
-)
+from dispatcher_processes import attempts, executions
+from support import enqueue, insert_job, is_connected, job_row, wait_until
 
-from job_worker.engine import codec
 from job_worker.engine.claim import claim_due_jobs
 from job_worker.engine.connection import connect_engine
 from job_worker.engine.dispatcher import DispatcherConfig
@@ -30,11 +24,9 @@ RECOVERY_GRACE_S = 0.5
 
 
 @pytest.fixture
-def recoverer(database, db):
+def recoverer(engine_connection):
     """An engine connection of the test's own, to run recovery from outside any dispatcher."""
-    connection = connect_engine({"dbname": database}, RECOVERER)
-    yield connection
-    connection.close()
+    return engine_connection(RECOVERER)
 
 
 @pytest.fixture
@@ -65,18 +57,6 @@ def claim_log(db):
         cursor.execute("DROP TRIGGER queue_job_log_claim ON queue_job")
         cursor.execute("DROP FUNCTION log_claim()")
         cursor.execute("DROP TABLE claim_log")
-
-
-def enqueue(db, method_name, *args, **values):
-    """Insert a pending job calling ``method_name`` with ``args``; return its id."""
-    with db.cursor() as cursor:
-        return insert_job(cursor, method_name=method_name, args=codec.dumps(list(args)), **values)
-
-
-def job_row(db, job_id, *columns):
-    with db.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM queue_job WHERE id = %s", [job_id])
-        return cursor.fetchone()
 
 
 def unfinished_jobs(db):

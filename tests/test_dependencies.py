@@ -7,8 +7,8 @@ import time
 import psycopg2
 import psycopg2.errors
 import pytest
-from conftest import connect, insert_job
-from dispatcher_processes import executions, wait_until
+from dispatcher_processes import executions
+from support import connect, insert_job, job_states, wait_until
 
 from job_worker.engine import codec
 from job_worker.engine.dispatcher import DispatcherConfig
@@ -35,13 +35,6 @@ def set_state(db, job_id, state):
         cursor.execute("UPDATE queue_job SET state = %s WHERE id = %s", [state, job_id])
 
 
-def states(db, *job_ids):
-    with db.cursor() as cursor:
-        cursor.execute("SELECT id, state FROM queue_job WHERE id = ANY(%s)", [list(job_ids)])
-        found = dict(cursor.fetchall())
-    return [found[job_id] for job_id in job_ids]
-
-
 @pytest.fixture
 def diamond(db):
     """first and second run in parallel; joined waits for both; last waits for joined."""
@@ -57,17 +50,17 @@ def diamond(db):
 def test_a_job_waits_until_all_its_parents_are_done(db, diamond):
     first, second, joined, last = diamond
     set_state(db, first, "done")
-    assert states(db, joined, last) == ["wait_dependencies", "wait_dependencies"]
+    assert job_states(db, [joined, last]) == ["wait_dependencies", "wait_dependencies"]
     set_state(db, second, "done")
-    assert states(db, joined, last) == ["pending", "wait_dependencies"]
+    assert job_states(db, [joined, last]) == ["pending", "wait_dependencies"]
     set_state(db, joined, "done")
-    assert states(db, last) == ["pending"]
+    assert job_states(db, [last]) == ["pending"]
 
 
 def test_a_cancelled_job_cancels_everything_waiting_on_it(db, diamond):
     first, second, joined, last = diamond
     set_state(db, first, "cancelled")
-    assert states(db, second, joined, last) == ["pending", "cancelled", "cancelled"]
+    assert job_states(db, [second, joined, last]) == ["pending", "cancelled", "cancelled"]
     with db.cursor() as cursor:
         cursor.execute("SELECT date_cancelled IS NOT NULL FROM queue_job WHERE id = %s", [last])
         assert cursor.fetchone() == (True,)
@@ -77,10 +70,10 @@ def test_a_failed_job_keeps_its_dependents_waiting_until_it_is_requeued_and_done
     first, second, joined, last = diamond
     set_state(db, second, "done")
     set_state(db, first, "failed")
-    assert states(db, joined) == ["wait_dependencies"]
+    assert job_states(db, [joined]) == ["wait_dependencies"]
     set_state(db, first, "pending")
     set_state(db, first, "done")
-    assert states(db, joined) == ["pending"]
+    assert job_states(db, [joined]) == ["pending"]
 
 
 def test_requeuing_a_failed_parent_with_its_waiting_child_keeps_the_child_waiting(db, diamond):
@@ -91,9 +84,13 @@ def test_requeuing_a_failed_parent_with_its_waiting_child_keeps_the_child_waitin
         cursor.execute(
             "UPDATE queue_job SET state = 'pending' WHERE id = ANY(%s)", [[first, joined, last]]
         )
-    assert states(db, first, joined, last) == ["pending", "wait_dependencies", "wait_dependencies"]
+    assert job_states(db, [first, joined, last]) == [
+        "pending",
+        "wait_dependencies",
+        "wait_dependencies",
+    ]
     set_state(db, first, "done")
-    assert states(db, joined, last) == ["pending", "wait_dependencies"]
+    assert job_states(db, [joined, last]) == ["pending", "wait_dependencies"]
 
 
 def test_a_job_whose_parents_are_not_all_done_is_never_claimed(db, diamond, dispatchers):
@@ -107,9 +104,13 @@ def test_a_job_whose_parents_are_not_all_done_is_never_claimed(db, diamond, disp
     set_state(db, joined, "pending")  # whatever writes it, it keeps waiting
     set_state(db, last, "pending")
     dispatchers.start(DispatcherConfig(max_workers=2))
-    wait_until(lambda: states(db, second) == ["done"], 10, "the lone due parent did not run")
+    wait_until(lambda: job_states(db, [second]) == ["done"], 10, "the lone due parent did not run")
     time.sleep(0.5)  # what a dispatcher would claim next, it claims at once
-    assert states(db, first, joined, last) == ["failed", "wait_dependencies", "wait_dependencies"]
+    assert job_states(db, [first, joined, last]) == [
+        "failed",
+        "wait_dependencies",
+        "wait_dependencies",
+    ]
     assert executions(db, joined) == executions(db, last) == 0
 
 
@@ -147,7 +148,7 @@ def test_two_parents_done_at_once_conflict_so_the_later_sees_both(database, db, 
     with second_tx.cursor() as cursor:  # the engine's rerun, in a fresh transaction
         cursor.execute("UPDATE queue_job SET state = 'done' WHERE id = %s", [second])
     second_tx.commit()
-    assert states(db, joined) == ["pending"]
+    assert job_states(db, [joined]) == ["pending"]
     for connection in connections:
         connection.close()
 
@@ -179,7 +180,7 @@ def test_a_graph_run_by_a_dispatcher_ends_done_in_order(db, dispatchers):
 
     every_job = [job for parents, child in graphs for job in (*parents, child)]
     wait_until(
-        lambda: set(states(db, *every_job)) == {"done"}, 60, "the graphs did not all end done"
+        lambda: set(job_states(db, every_job)) == {"done"}, 60, "the graphs did not all end done"
     )
     with db.cursor() as cursor:
         for parents, child in graphs:

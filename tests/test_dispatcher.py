@@ -8,45 +8,21 @@ what its jobs did is read back from the database.
 import time
 
 import pytest
-from conftest import insert_job
-from dispatcher_processes import (
-    attempts,
-    executions,
-    wait_until,
-)
+from dispatcher_processes import attempts, executions
+from support import enqueue, job_row, job_states, wait_until
 
-from job_worker.engine import codec
 from job_worker.engine.dispatcher import DispatcherConfig
 
 SETTLE_TIMEOUT_S = 10.0
 """How long a test waits for a job that should take a second or two to be settled."""
 
 
-def enqueue(db, method_name, *args, **values):
-    """Insert a pending job calling ``method_name`` with ``args``; return its id."""
-    values.setdefault("args", codec.dumps(list(args)))
-    with db.cursor() as cursor:
-        return insert_job(cursor, method_name=method_name, **values)
-
-
-def job_row(db, job_id, *columns):
-    with db.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM queue_job WHERE id = %s", [job_id])
-        return cursor.fetchone()
-
-
-def states(db, job_ids):
-    with db.cursor() as cursor:
-        cursor.execute("SELECT state FROM queue_job WHERE id = ANY(%s) ORDER BY id", [job_ids])
-        return [state for (state,) in cursor]
-
-
 def wait_settled(db, job_ids, timeout_s=SETTLE_TIMEOUT_S):
     """Wait until none of the jobs is pending or started any more (or fail)."""
     wait_until(
-        lambda: not {"pending", "started"} & set(states(db, job_ids)),
+        lambda: not {"pending", "started"} & set(job_states(db, job_ids)),
         timeout_s,
-        f"jobs {job_ids} still pending or started: {states(db, job_ids)}",
+        f"jobs {job_ids} still pending or started: {job_states(db, job_ids)}",
     )
 
 
@@ -96,7 +72,7 @@ def test_a_dispatcher_whose_connection_is_cut_reconnects_and_runs_the_jobs_enque
 
         wait_settled(db, job_ids, timeout_s=RECONNECTED_WITHIN_S)
 
-        assert states(db, job_ids) == ["done"] * 3, f"cut {cut + 1}"
+        assert job_states(db, job_ids) == ["done"] * 3, f"cut {cut + 1}"
         assert time.monotonic() - cut_at < RECONNECTED_WITHIN_S
         [backend_after] = engine_backends(db, process.name)
         assert backend_after != backend_before
@@ -256,6 +232,6 @@ def test_jobs_that_cannot_run_are_failed_with_a_clear_reason_and_the_queue_moves
         "LookupError",
         "no job function named 'no_such_function'",
     )
-    assert states(db, following) == ["done"] * 3
+    assert job_states(db, following) == ["done"] * 3
     assert attempts(db, unprintable) == [(process.pid, "job_worker-0")]
     assert process.is_alive()

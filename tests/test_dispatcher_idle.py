@@ -4,8 +4,8 @@ import threading
 import time
 
 import psycopg2.extensions
-from conftest import insert_job
 from psycopg_job_transaction import psycopg_transaction_factory
+from support import insert_job
 
 from job_worker.engine.connection import connect_engine
 from job_worker.engine.dispatcher import Dispatcher, DispatcherConfig

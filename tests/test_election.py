@@ -16,9 +16,15 @@ from candidate_processes import (
     candidate_connections,
     connections_of,
 )
-from conftest import connect, create_queue_database, insert_job
-from dispatcher_processes import executions, wait_until
-from odoo_server import drop_database
+from dispatcher_processes import executions
+from support import (
+    connect,
+    create_queue_database,
+    drop_queue_database,
+    insert_job,
+    state_counts,
+    wait_until,
+)
 
 from job_worker.engine import codec
 from job_worker.engine.election import CandidateName, check_election, join_election
@@ -69,7 +75,7 @@ def second_database():
     """Another database with the queue schema, for elections that must not mix."""
     name = create_queue_database()
     yield name
-    drop_database(name)
+    drop_queue_database(name)
 
 
 def insert_jobs(db, count, milliseconds):
@@ -83,14 +89,6 @@ def insert_jobs(db, count, milliseconds):
             )
             for _ in range(count)
         ]
-
-
-def job_states(db, job_ids):
-    with db.cursor() as cursor:
-        cursor.execute(
-            "SELECT state, count(*) FROM queue_job WHERE id = ANY(%s) GROUP BY 1", [job_ids]
-        )
-        return dict(cursor.fetchall())
 
 
 def test_five_candidates_converge_on_exactly_one_leader_the_oldest(candidates, database, db):
@@ -133,7 +131,7 @@ def test_sigkill_of_the_leader_ten_times_elects_a_new_leader_each_time(candidate
 
     # Jobs running in the killed leaders came back; every job ends done, committed once.
     wait_until(
-        lambda: job_states(db, job_ids) == {"done": len(job_ids)},
+        lambda: state_counts(db, job_ids) == {"done": len(job_ids)},
         60.0,
         "jobs did not all end done",
     )
@@ -229,7 +227,7 @@ def test_malformed_runner_settings_are_named_and_the_process_still_stands(candid
     assert any(p.startswith("JOB_WORKER_LEADER_CHECK_INTERVAL = '-1' is refused") for p in problems)
     assert any(p.startswith("JOB_WORKER_RUNNER = 'maybe' is refused") for p in problems)
     job_ids = insert_jobs(db, 5, milliseconds=1)
-    wait_until(lambda: job_states(db, job_ids) == {"done": 5}, 20.0, "jobs were not run")
+    wait_until(lambda: state_counts(db, job_ids) == {"done": 5}, 20.0, "jobs were not run")
 
 
 # -- the election query itself -----------------------------------------------------------

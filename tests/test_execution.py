@@ -6,25 +6,15 @@ import time
 
 import psycopg2
 import pytest
-from conftest import insert_job
 from psycopg_job_transaction import psycopg_transaction_factory
+from support import PROCESSOR, enqueue, insert_job, job_row, run_due_job
 
 from job_worker.engine import codec
 from job_worker.engine.claim import claim_due_jobs
-from job_worker.engine.connection import connect_engine
 from job_worker.engine.execution import JobResult, execute_claimed_job
 from job_worker.engine.processor import process_due_jobs
 
-PROCESSOR = "job_worker:test-processor"
 GENEROUS_MAX_SECONDS = 30.0
-
-
-@pytest.fixture
-def processor(database, db):
-    """The engine connection that claims, as :data:`PROCESSOR`, on an empty queue."""
-    connection = connect_engine({"dbname": database}, PROCESSOR)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
@@ -51,18 +41,6 @@ def notes(db, table="side_effect"):
     with db.cursor() as cursor:
         cursor.execute(f"SELECT note FROM {table} ORDER BY note")
         return [note for (note,) in cursor]
-
-
-def job_row(db, job_id, *columns):
-    with db.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM queue_job WHERE id = %s", [job_id])
-        return cursor.fetchone()
-
-
-def enqueue(db, method_name, *args, **values):
-    """Insert a pending job calling ``method_name`` with ``args``; return its id."""
-    with db.cursor() as cursor:
-        return insert_job(cursor, method_name=method_name, args=codec.dumps(list(args)), **values)
 
 
 def write_note(cursor, note):
@@ -99,12 +77,6 @@ JOB_FUNCTIONS = {
 @pytest.fixture
 def open_transaction(database, side_tables):
     return psycopg_transaction_factory(database, JOB_FUNCTIONS)
-
-
-def run_due_job(processor, open_transaction):
-    """Claim the one due job and run it; return its outcome."""
-    [job] = claim_due_jobs(processor, 10)
-    return execute_claimed_job(job, open_transaction)
 
 
 def test_a_job_that_returns_is_done_with_its_result_and_its_writes_committed(

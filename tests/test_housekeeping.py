@@ -1,6 +1,6 @@
 """Finished jobs are pruned by age and channel, in batches; the claim index never holds them."""
 
-from conftest import add_channel, insert_job
+from support import add_channel, insert_job
 
 from job_worker.engine.housekeeping import prune_channel_starts, prune_finished_jobs
 

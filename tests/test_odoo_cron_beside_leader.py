@@ -4,8 +4,8 @@ database): no job runs twice, channel capacities hold, both do part of the work.
 
 import pytest
 from capacity_watcher import EVERY_CHANNEL, CapacityWatcher
-from dispatcher_processes import wait_until
 from odoo_server import OdooServer, job_worker_errors, requires_odoo, shell
+from support import wait_until
 
 from job_worker.engine.election import list_candidates
 

@@ -11,9 +11,8 @@ records every execution in the job's own transaction).
 import json
 
 import pytest
-from conftest import connect
-from dispatcher_processes import wait_until
-from odoo_server import OdooServer, requires_odoo, shell
+from odoo_server import OdooServer, last_json_line, requires_odoo, shell
+from support import connect, wait_until
 
 pytestmark = [pytest.mark.odoo, requires_odoo]
 ODOO_MODULES = "job_worker_cron,job_worker_e2e"
@@ -47,7 +46,7 @@ after = env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).ids
 print(json.dumps({{"triggers": sorted(set(after) - set(before))}}))
 """,
     )
-    return json.loads([line for line in output.splitlines() if line.startswith("{")][-1])
+    return last_json_line(output)
 
 
 def job_rows(connection):

@@ -27,13 +27,14 @@ from dataclasses import dataclass
 
 import pytest
 from capacity_watcher import EVERY_CHANNEL, CapacityWatcher
-from dispatcher_processes import wait_until
 from odoo_server import (
     OdooServer,
     job_worker_errors,
+    last_json_line,
     requires_odoo,
     shell,
 )
+from support import wait_until
 
 from job_worker.engine.election import list_candidates
 
@@ -86,10 +87,6 @@ print(json.dumps({{"key": key}}))
 """,
     )
     return last_json_line(output)["key"]
-
-
-def last_json_line(output):
-    return json.loads([line for line in output.splitlines() if line.startswith("{")][-1])
 
 
 @dataclass

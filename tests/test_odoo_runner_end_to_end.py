@@ -12,14 +12,13 @@ import signal
 import threading
 
 import pytest
-from conftest import connect
-from dispatcher_processes import wait_until
 from odoo_server import (
     OdooServer,
     job_worker_errors,
     requires_odoo,
     shell,
 )
+from support import connect, wait_until
 
 from job_worker.engine.election import CandidateName, list_candidates
 

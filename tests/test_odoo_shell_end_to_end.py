@@ -1,18 +1,12 @@
 """End to end on a real Odoo 19: a job delayed in an ``odoo shell`` session is executed."""
 
-import json
-
 import pytest
-from conftest import connect
-from odoo_server import requires_odoo, shell
+from odoo_server import last_json_line, requires_odoo, shell
+from support import connect
 
 pytestmark = [pytest.mark.odoo, requires_odoo]
 ODOO_MODULES = "job_worker"
 """Installed in the module\'s database (the ``odoo_database`` fixture)."""
-
-
-def last_json_line(output):
-    return json.loads([line for line in output.splitlines() if line.startswith("{")][-1])
 
 
 def test_a_job_delayed_in_a_shell_session_is_executed_and_ends_done(odoo_database):

@@ -6,7 +6,7 @@ import time
 import uuid
 
 import pytest
-from conftest import connect, insert_job
+from support import connect, insert_job
 
 from job_worker.engine.schema import NOTIFY_CHANNEL, install_schema
 from job_worker.engine.sql import load_query
