@@ -7,7 +7,7 @@ import secrets
 import uuid
 
 import psycopg2
-from odoo_server import ADMIN_DATABASE
+from support import ADMIN_DATABASE
 
 
 class OtherRole:

@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from conftest import add_channel, connect
+from support import add_channel, connect
 
 from job_worker.engine.channel_spec import parse_channel_specification
 from job_worker.engine.channel_store import (

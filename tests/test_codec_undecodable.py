@@ -6,8 +6,8 @@ import decimal
 from dataclasses import dataclass
 
 import pytest
-from conftest import insert_job
 from dispatcher_processes import dispatcher_transaction_factory
+from support import insert_job
 
 from job_worker.engine.claim import claim_due_jobs
 from job_worker.engine.codec import UndecodableValueError, UnknownTypeTagError, dumps, loads

@@ -4,8 +4,8 @@ when the job commits its own transaction mid-run (as long imports do)."""
 import psycopg2
 import psycopg2.errors
 import pytest
-from conftest import connect, insert_job
 from psycopg_job_transaction import PsycopgJobTransaction, psycopg_transaction_factory
+from support import connect, insert_job
 
 from job_worker.engine.claim import claim_due_jobs
 from job_worker.engine.connection import connect_engine

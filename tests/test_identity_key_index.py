@@ -4,7 +4,7 @@ import re
 
 import psycopg2.errors
 import pytest
-from conftest import insert_job
+from support import insert_job
 
 from job_worker.engine.states import IDENTITY_KEY_STATES, JobState
 

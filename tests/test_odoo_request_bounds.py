@@ -11,8 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from dispatcher_processes import wait_until
 from odoo_server import OdooServer, job_worker_errors, requires_odoo, shell
+from support import wait_until
 from test_odoo_process_endpoint_load import http_call, job_states, last_json_line
 
 pytestmark = [pytest.mark.odoo, requires_odoo]

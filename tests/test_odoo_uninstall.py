@@ -2,8 +2,8 @@
 database objects behind (functions, triggers, the rate-limit bookkeeping table)."""
 
 import pytest
-from conftest import connect
 from odoo_server import requires_odoo, shell
+from support import connect
 
 pytestmark = [pytest.mark.odoo, requires_odoo]
 ODOO_MODULES = "job_worker"

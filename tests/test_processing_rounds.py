@@ -5,9 +5,8 @@ import datetime
 import time
 
 import pytest
-from conftest import add_channel, insert_job
-from dispatcher_processes import wait_until
 from psycopg_job_transaction import PsycopgJobTransaction, psycopg_transaction_factory
+from support import add_channel, insert_job, wait_until
 
 from job_worker.engine.connection import connect_engine
 from job_worker.engine.processor import (

@@ -8,8 +8,8 @@ from functools import partial
 
 import psycopg2
 import pytest
-from conftest import connect, insert_job
 from psycopg_job_transaction import PsycopgJobTransaction, psycopg_transaction_factory
+from support import connect, insert_job
 
 from job_worker.engine.connection import cancel_backend_statement, connect_engine
 from job_worker.engine.processor import process_due_jobs

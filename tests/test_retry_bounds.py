@@ -9,8 +9,8 @@ again.
 import datetime
 
 import pytest
-from conftest import insert_job
 from psycopg_job_transaction import psycopg_transaction_factory
+from support import insert_job
 
 from job_worker.engine.claim import claim_due_jobs
 from job_worker.engine.connection import connect_engine

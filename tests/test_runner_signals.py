@@ -10,7 +10,7 @@ import signal
 import threading
 
 import engine_import  # noqa: F401  (before anything from job_worker)
-from dispatcher_processes import wait_until
+from support import wait_until
 
 from job_worker.engine.candidate import CandidateStatus, Role
 from job_worker.engine.runner import PROCESS_SIGNALS, CandidateRunner

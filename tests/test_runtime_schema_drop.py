@@ -4,8 +4,8 @@ import uuid
 
 import psycopg2
 import pytest
-from conftest import connect, insert_job
-from odoo_server import ADMIN_DATABASE, drop_database
+from odoo_server import drop_database
+from support import ADMIN_DATABASE, connect, insert_job
 
 from job_worker.engine.schema import apply_runtime_schema, drop_runtime_schema
 from job_worker.engine.sql import load_query

@@ -15,9 +15,8 @@ import threading
 import psycopg2
 import pytest
 from candidate_processes import CandidateProcesses
-from conftest import connect, insert_job
-from dispatcher_processes import START_TIMEOUT_S, is_connected, wait_until
 from other_role import OtherRole
+from support import START_TIMEOUT_S, connect, insert_job, is_connected, wait_until
 
 from job_worker.engine import codec
 from job_worker.engine.candidate import JOINING_PATIENCE_S, LEADER_CHECK_INTERVAL_S

@@ -3,7 +3,7 @@ read it: a pending job's ETA, or a rate-limited channel's window freeing a start
 
 import datetime
 
-from conftest import add_channel, insert_job
+from support import add_channel, insert_job
 
 from job_worker.engine.wakeup import read_next_wakeup
 
