@@ -1,8 +1,9 @@
 """A job that fails for good says so on its chatter, to the Job Queue Managers.
 
 Posted in the job's own transaction, as its failure is recorded (the engine's
-``on_settled`` hook, see :class:`~odoo.addons.job_worker.processing.job_transaction.OdooJobTransaction`),
-so the message exists exactly when the failure does. The managers of the job's company
+``on_settled`` hook, see
+:class:`~odoo.addons.job_worker.processing.job_transaction.OdooJobTransaction`), so the
+message exists exactly when the failure does. The managers of the job's company
 are made followers then, not when every job is created: enqueuing stays one insert.
 """
 
@@ -25,7 +26,11 @@ class QueueJob(models.Model):
             )
             job.message_subscribe(partner_ids=followers.partner_id.ids)
             body = Markup("<p>{}</p><p><b>{}</b>: {}</p>").format(
-                self.env._("The job failed after %(attempts)s attempt(s).", attempts=job.retry),
+                self.env._(
+                    "Failed for good after %(attempts)s attempt(s): its retries are spent, "
+                    "or its error is not one to retry.",
+                    attempts=job.retry,
+                ),
                 job.exc_name or self.env._("Exception"),
                 job.exc_message or "",
             )

@@ -41,7 +41,7 @@ class QueueJob(models.Model):
                 "owner": False,
             }
         )
-        return True
+        return jobs._state_change_notification(self.env._("Requeued"), self - jobs)
 
     def button_cancelled(self):
         """Cancelled (and their waiting dependents with them)."""
@@ -49,7 +49,7 @@ class QueueJob(models.Model):
         jobs._write_state(
             {"state": JobState.CANCELLED.value, "date_cancelled": fields.Datetime.now()}
         )
-        return True
+        return jobs._state_change_notification(self.env._("Cancelled"), self - jobs)
 
     def button_done(self):
         """Done without running (their waiting dependents become pending)."""
@@ -61,7 +61,7 @@ class QueueJob(models.Model):
                 "result": self.env._("Set to done by %(user)s", user=self.env.user.name),
             }
         )
-        return True
+        return jobs._state_change_notification(self.env._("Set to done"), self - jobs)
 
     def _identity_keys_held_elsewhere(self):
         """Identity keys of these jobs that other jobs still to run hold (the unique

@@ -11,4 +11,5 @@ from . import (
     test_runner,
     test_schema,
     test_serialization,
+    test_user_interface,
 )
