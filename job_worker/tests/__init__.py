@@ -4,6 +4,7 @@ from . import (
     test_graph_processing,
     test_job_management,
     test_oca_compatibility,
+    test_operator_tools,
     test_outcomes,
     test_processing,
     test_processing_actions,

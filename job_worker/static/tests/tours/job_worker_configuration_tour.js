@@ -4,7 +4,12 @@
  * function's form.
  */
 import { registry } from "@web/core/registry";
-import { clickButton, confirmDialog, expectNotification } from "./job_worker_tour_steps";
+import {
+    clickButton,
+    confirmDialog,
+    expectNotification,
+    failOnErrorDialogs,
+} from "./job_worker_tour_steps";
 
 function openMenu(section, item) {
     const steps = [
@@ -26,6 +31,7 @@ function openMenu(section, item) {
 
 registry.category("web_tour.tours").add("job_worker_configuration_tour", {
     steps: () => [
+        failOnErrorDialogs(),
         {
             content: "open the apps menu",
             trigger: ".o_navbar_apps_menu button",

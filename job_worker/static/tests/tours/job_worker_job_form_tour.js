@@ -4,7 +4,12 @@
  * answered by a notification and a reloaded form; and a graph job's smart button.
  */
 import { registry } from "@web/core/registry";
-import { clickButton, confirmDialog, expectNotification } from "./job_worker_tour_steps";
+import {
+    clickButton,
+    confirmDialog,
+    expectNotification,
+    failOnErrorDialogs,
+} from "./job_worker_tour_steps";
 
 function expectState(label) {
     return {
@@ -15,6 +20,7 @@ function expectState(label) {
 
 registry.category("web_tour.tours").add("job_worker_job_form_tour", {
     steps: () => [
+        failOnErrorDialogs(),
         {
             content: "Failed Jobs groups failed jobs by exception",
             trigger: ".o_list_view .o_group_header:contains('ValueError')",
@@ -67,6 +73,7 @@ registry.category("web_tour.tours").add("job_worker_job_form_tour", {
 
 registry.category("web_tour.tours").add("job_worker_graph_jobs_tour", {
     steps: () => [
+        failOnErrorDialogs(),
         {
             content: "open the first job of a graph",
             trigger: ".o_data_row:contains('UI graph first') .o_data_cell[name='name']",
@@ -100,6 +107,7 @@ registry.category("web_tour.tours").add("job_worker_graph_jobs_tour", {
 
 registry.category("web_tour.tours").add("job_worker_requeue_failed_tour", {
     steps: () => [
+        failOnErrorDialogs(),
         {
             content: "open the ValueError group",
             trigger: ".o_list_view .o_group_header:contains('ValueError')",

@@ -8,6 +8,7 @@ import {
     chooseSearchOption,
     clickButton,
     expectNotification,
+    failOnErrorDialogs,
     openSearchOptions,
 } from "./job_worker_tour_steps";
 
@@ -21,6 +22,7 @@ function selectRow(name) {
 
 registry.category("web_tour.tours").add("job_worker_jobs_tour", {
     steps: () => [
+        failOnErrorDialogs(),
         {
             content: "the default filter shows pending jobs",
             trigger: ".o_list_view .o_data_row:contains('UI pending job')",

@@ -3,10 +3,16 @@
  * status of the key changing at once, and the panel telling who runs jobs.
  */
 import { registry } from "@web/core/registry";
-import { clickButton, confirmDialog, expectNotification } from "./job_worker_tour_steps";
+import {
+    clickButton,
+    confirmDialog,
+    expectNotification,
+    failOnErrorDialogs,
+} from "./job_worker_tour_steps";
 
 registry.category("web_tour.tours").add("job_worker_settings_tour", {
     steps: () => [
+        failOnErrorDialogs(),
         {
             content: "no key yet",
             trigger: "#job_worker_api_key:contains('No key')",
@@ -34,6 +40,7 @@ registry.category("web_tour.tours").add("job_worker_settings_tour", {
 
 registry.category("web_tour.tours").add("job_worker_scheduled_action_tour", {
     steps: () => [
+        failOnErrorDialogs(),
         {
             content: "the scheduled action's form",
             trigger: ".o_last_breadcrumb_item:contains('Job Queue')",

@@ -1,7 +1,30 @@
 /**
- * Steps shared by the Job Queue tours: pressing a button, answering a confirmation,
- * and waiting for a notification (then closing it, so the next check sees only its own).
+ * Steps shared by the Job Queue tours: failing at once on an error dialog, pressing a
+ * button, answering a confirmation, and waiting for a notification (then closing it,
+ * so the next check sees only its own).
  */
+
+/**
+ * The first step of every tour: from then on, an error dialog ("Oops!", a server error,
+ * a refused action) logs a console error, which fails the test at once with the
+ * dialog's text, instead of letting the next step time out.
+ */
+export function failOnErrorDialogs() {
+    return {
+        content: "fail on any error dialog",
+        trigger: "body",
+        run() {
+            const observer = new MutationObserver(() => {
+                const dialog = document.querySelector(".o_error_dialog");
+                if (dialog) {
+                    observer.disconnect();
+                    console.error(`An error dialog opened: ${dialog.innerText}`);
+                }
+            });
+            observer.observe(document.body, { childList: true, subtree: true });
+        },
+    };
+}
 
 export function clickButton(name, scope = "") {
     return {
