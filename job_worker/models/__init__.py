@@ -14,3 +14,4 @@ from . import queue_job_related_action
 from . import queue_job_state_actions
 from . import queue_job_state_feedback
 from . import queue_job_graph_jobs
+from . import queue_job_graph_diagram

@@ -6,6 +6,7 @@ import datetime
 from contextlib import closing
 
 import psycopg2
+from odoo.addons.job_worker.delay import chain, group
 from odoo.tests import TransactionCase
 
 from ..processing.job_transaction import engine_connection_params
@@ -101,3 +102,22 @@ class TestOperatorTools(TransactionCase):
         self.assertEqual(snapshot.candidate_ids.mapped("is_leader"), [True, False])
         self.assertEqual(snapshot.candidate_ids[1].why, "os pid 910001 started earlier and leads")
         self.assertIn("os pid 910001 leads, among 2 candidate(s)", snapshot.summary)
+
+    def test_a_graph_is_drawn_parents_first_and_coloured_by_state(self):
+        first = self.partner.delayable(description="Graph A").write({"name": "a"})
+        left = self.partner.delayable(description="Graph B1").write({"name": "b1"})
+        right = self.partner.delayable(description="Graph B2").write({"name": "b2"})
+        last = self.partner.delayable(description="Graph C").write({"name": "c"})
+        chain(first, group(left, right), last).delay()
+        job = first._generated_job
+        self.env.cr.execute("UPDATE queue_job SET state = 'failed' WHERE id = %s", [job.id])
+        job.invalidate_recordset()
+        diagram = str(job.graph_diagram)
+        positions = [diagram.index(name) for name in ("Graph A", "Graph B1", "Graph C")]
+        self.assertEqual(positions, sorted(positions))
+        self.assertEqual(diagram.count("&#8594;"), 2, "three columns, two arrows")
+        self.assertIn(
+            '<span class="badge text-bg-danger" title="Failed">Failed</span> Graph A', diagram
+        )
+        self.assertIn("after Graph B1, Graph B2", diagram)
+        self.assertFalse(self.job().graph_diagram, "a job outside a graph draws nothing")

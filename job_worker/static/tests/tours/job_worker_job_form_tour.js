@@ -80,6 +80,11 @@ registry.category("web_tour.tours").add("job_worker_graph_jobs_tour", {
             run: "click",
         },
         {
+            content: "the form draws its graph: the waiting job after it",
+            trigger:
+                ".o_job_worker_graph_diagram:contains('UI graph first') .border:contains('UI graph second'):contains('after UI graph first')",
+        },
+        {
             content: "its smart button counts the graph's jobs",
             trigger: "button[name='action_open_graph_jobs']:contains('2')",
             run: "click",
