@@ -121,3 +121,16 @@ class TestOperatorTools(TransactionCase):
         )
         self.assertIn("after Graph B1, Graph B2", diagram)
         self.assertFalse(self.job().graph_diagram, "a job outside a graph draws nothing")
+
+    def test_groups_by_graph_are_labelled_by_their_first_job(self):
+        first = self.partner.delayable(description="Graph start").write({"name": "a"})
+        second = self.partner.delayable(description="Graph end").write({"name": "b"})
+        chain(first, second).delay()
+        graph_uuid = first._generated_job.graph_uuid
+        [group] = self.env["queue.job"].formatted_read_group(
+            [("graph_uuid", "=", graph_uuid)], ["graph_uuid"], ["__count"]
+        )
+        self.assertEqual(group["graph_uuid"], f"Graph start ({graph_uuid[:8]})")
+        self.assertEqual(group["__count"], 2)
+        jobs = self.env["queue.job"].search(group["__extra_domain"])
+        self.assertEqual(jobs, first._generated_job | second._generated_job)

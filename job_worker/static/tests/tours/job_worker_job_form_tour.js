@@ -5,10 +5,12 @@
  */
 import { registry } from "@web/core/registry";
 import {
+    chooseSearchOption,
     clickButton,
     confirmDialog,
     expectNotification,
     failOnErrorDialogs,
+    openSearchOptions,
 } from "./job_worker_tour_steps";
 
 function expectState(label) {
@@ -74,6 +76,13 @@ registry.category("web_tour.tours").add("job_worker_job_form_tour", {
 registry.category("web_tour.tours").add("job_worker_graph_jobs_tour", {
     steps: () => [
         failOnErrorDialogs(),
+        openSearchOptions(),
+        chooseSearchOption("Graph (first job)"),
+        {
+            content: "the graph's group is labelled by its first job",
+            trigger: ".o_list_view .o_group_header:contains('UI graph first (')",
+            run: "click",
+        },
         {
             content: "open the first job of a graph",
             trigger: ".o_data_row:contains('UI graph first') .o_data_cell[name='name']",
