@@ -27,12 +27,18 @@ Background jobs for Odoo 19 stored in PostgreSQL and run in-process.
         "data/job_worker_cron.xml",
         "data/mail_message_subtype.xml",
         "data/queue_job_function_data.xml",
+        "views/queue_job_wizard_views.xml",
         "views/queue_job_views.xml",
         "views/queue_job_function_views.xml",
         "views/queue_job_channel_views.xml",
+        "views/job_worker_runner_status_views.xml",
         "views/res_config_settings_views.xml",
         "views/job_worker_menus.xml",
     ],
+    "assets": {
+        # The browser tests' tours (tests/test_user_interface.py), loaded only in tests.
+        "web.assets_tests": ["job_worker/static/tests/tours/*.js"],
+    },
     "post_load": "install_server_hooks",
     "uninstall_hook": "drop_engine_objects",
     "installable": True,

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Make a fresh Debian/Ubuntu machine ready: the system packages Odoo's requirements
-# compile against, a running PostgreSQL, and a PostgreSQL role for the current user.
+# compile against, Chromium for the browser tests (Odoo's HttpCase finds it as
+# `chromium` and runs it headless with --no-sandbox, so root is fine), a running
+# PostgreSQL, and a PostgreSQL role for the current user.
 # Idempotent and quick when everything is already there.
 set -euo pipefail
 
@@ -13,7 +15,7 @@ as_root() {
 }
 
 packages=(build-essential curl python3-venv python3-dev libpq-dev libldap2-dev libsasl2-dev
-          postgresql postgresql-client)
+          postgresql postgresql-client chromium)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \

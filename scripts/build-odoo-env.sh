@@ -7,8 +7,11 @@
 #                                  Odoo's public 19.0 source from GitHub
 #
 # Accepts both source layouts: git's (addons/ at the top) and Odoo's packaged tarball
-# (every addon inside odoo/addons). The environment is reused while the source, its
-# requirements and the Python interpreter are unchanged.
+# (every addon inside odoo/addons). Odoo's requirements are installed under
+# scripts/odoo-constraints.txt (pins that keep gevent's process alive), with what Odoo's
+# browser tests need (scripts/odoo-test-requirements.txt). The environment is reused
+# while the source, its requirements and the Python interpreter are unchanged; when
+# those two files change, a reused environment gets them installed in place.
 #
 # The last two lines of the output are shell assignments, also written to .odoo/env:
 #   ODOO_PYTHON=…
@@ -19,9 +22,23 @@ project_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir="$project_root/.odoo"
 env_file="$build_dir/env"
 public_source_url="https://github.com/odoo/odoo/archive/refs/heads/19.0.tar.gz"
+constraints="$project_root/scripts/odoo-constraints.txt"
+test_requirements="$project_root/scripts/odoo-test-requirements.txt"
 
 log() { echo "build-odoo-env: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+pins_id=$(cat "$constraints" "$test_requirements" | sha256sum | cut -d' ' -f1)
+# Install the pinned and the test packages into a virtualenv, unless it has these already.
+apply_pins() {
+    local venv=$1
+    [ "$(cat "$venv/.job_worker_pins" 2>/dev/null)" = "$pins_id" ] && return 0
+    log "installing the pinned and test packages into $venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -c "$constraints" \
+        -r "$constraints" -r "$test_requirements" \
+        || die "installing scripts/odoo-constraints.txt and odoo-test-requirements.txt failed"
+    echo "$pins_id" >"$venv/.job_worker_pins"
+}
 
 # The folder holding odoo/release.py, searched at most two levels down.
 find_source_root() {
@@ -57,6 +74,10 @@ emit() {
 if [ -n "${ODOO_PYTHON:-}" ]; then
     "$ODOO_PYTHON" -c 'import odoo' 2>/dev/null || die "ODOO_PYTHON=$ODOO_PYTHON cannot import odoo"
     check_series "$ODOO_PYTHON"
+    # This project's own environment (named by .odoo/env) is kept up to its pins.
+    [ "$ODOO_PYTHON" = "$build_dir/venv/bin/python" ] && apply_pins "$build_dir/venv"
+    "$ODOO_PYTHON" -c 'import websocket' 2>/dev/null \
+        || log "warning: $ODOO_PYTHON lacks websocket-client: Odoo's browser tests cannot run"
     # odoo is a namespace package in 19.0 (no __init__.py, no __file__): use its path.
     root=$("$ODOO_PYTHON" -c 'import odoo, os; print(os.path.dirname(next(iter(odoo.__path__))))')
     emit "$ODOO_PYTHON" "${ODOO_ADDONS_PATH:-$(addons_path_for "$root")}"
@@ -68,6 +89,7 @@ venv="$build_dir/venv"
 if [ -z "${ODOO_SOURCE:-}" ] && [ -f "$venv/.job_worker_stamp" ] && [ -f "$env_file" ] \
     && "$venv/bin/python" -c 'import odoo' 2>/dev/null; then
     log "reusing $venv (built from $(cut -d'|' -f1 "$venv/.job_worker_stamp"))"
+    apply_pins "$venv"
     cat "$env_file"
     exit 0
 fi
@@ -84,7 +106,14 @@ case "$source" in
         if [ ! -s "$tarball" ]; then
             log "downloading $source"
             mkdir -p "$build_dir/downloads"
-            curl -fL --retry 3 -o "$tarball.part" "$source" || die "cannot download $source"
+            if ! curl -fsL --retry 3 -o "$tarball.part" "$source"; then
+                rm -f "$tarball.part"
+                [ -n "${ODOO_SOURCE:-}" ] && die "cannot download ODOO_SOURCE=$source"
+                die "no Odoo environment is built yet and $source cannot be downloaded:" \
+                    "set ODOO_SOURCE to an Odoo 19 source tarball, folder or URL" \
+                    "(e.g. ODOO_SOURCE=~/odoo-19.0.tar.gz make serve), or ODOO_PYTHON to a" \
+                    "Python that imports Odoo 19"
+            fi
             mv "$tarball.part" "$tarball"
         fi
         ;;
@@ -118,13 +147,16 @@ else
     log "building $venv from $root"
     rm -rf "$venv"
     "$python" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/requirements.txt" \
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -c "$constraints" \
+        -r "$root/requirements.txt" -r "$test_requirements" \
         || die "installing Odoo's requirements failed (system packages: libpq-dev libldap2-dev libsasl2-dev; see scripts/bootstrap-system.sh)"
     # Odoo is imported from its source folder, not installed: a .pth file puts it on sys.path.
     site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     echo "$root" >"$site/odoo-source.pth"
     "$venv/bin/python" -c 'import odoo' || die "the new virtualenv cannot import odoo"
+    echo "$pins_id" >"$venv/.job_worker_pins"
     echo "$stamp" >"$venv/.job_worker_stamp"
 fi
+apply_pins "$venv"
 check_series "$venv/bin/python"
 emit "$venv/bin/python" "$(addons_path_for "$root")"

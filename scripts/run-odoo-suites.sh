@@ -7,10 +7,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ -z "${ODOO_PYTHON:-}" ] || [ -z "${ODOO_ADDONS_PATH:-}" ]; then
-    odoo_env=$(bash "$root/scripts/build-odoo-env.sh") || exit 1
-    eval "$odoo_env"
-fi
+# Also when they are set: the project's own environment is brought up to its pins.
+odoo_env=$(bash "$root/scripts/build-odoo-env.sh") || exit 1
+eval "$odoo_env"
 
 addons=$(cd "$root" && ls -d */__manifest__.py | cut -d/ -f1 | paste -sd, -)
 test_tags=${TAGS:-$(sed 's#\([^,]*\)#/\1#g' <<<"$addons")}

@@ -2,6 +2,8 @@
 # Start a local Odoo 19 on 127.0.0.1 with job_worker loaded server-wide, on a database
 # that is created and given the addon on first use.
 #   JOB_WORKER_DB (default job_worker_demo), JOB_WORKER_PORT (default 8069)
+#   ODOO_SOURCE / ODOO_PYTHON: which Odoo 19 (see scripts/build-odoo-env.sh); needed on
+#   first use without network access
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -9,7 +11,9 @@ database=${JOB_WORKER_DB:-job_worker_demo}
 port=${JOB_WORKER_PORT:-8069}
 
 bash "$root/scripts/bootstrap-system.sh"
-eval "$(bash "$root/scripts/build-odoo-env.sh")"
+# The build explains itself when it cannot run (no ODOO_SOURCE offline, say): stop there.
+odoo_env=$(bash "$root/scripts/build-odoo-env.sh") || exit 1
+eval "$odoo_env"
 addons_path="$ODOO_ADDONS_PATH,$root"
 
 installed=$(psql -d "$database" -Atqc \

@@ -108,6 +108,7 @@ class OdooServer:
     def __init__(self, database, log_path, *arguments):
         self.log_path = log_path
         self.port = free_port()
+        self.gevent_port = free_port()
         self._log = open(log_path, "w")  # noqa: SIM115  (closed in stop/kill)
         self.process = subprocess.Popen(
             [
@@ -119,7 +120,7 @@ class OdooServer:
                 f"--data-dir={TEST_DATA_DIR}",
                 "--http-interface=127.0.0.1",
                 f"--http-port={self.port}",
-                f"--gevent-port={free_port()}",
+                f"--gevent-port={self.gevent_port}",
                 "--log-level=info",
                 *arguments,
             ],

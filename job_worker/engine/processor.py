@@ -165,16 +165,22 @@ def run_jobs_now(
     *,
     application_name: str | None = None,
     default_timeout_s: float | None = DEFAULT_JOB_TIMEOUT_S,
+    jobs_end_within_budget: bool = False,
 ) -> ProcessingReport:
     """Run the jobs ``job_ids`` now, within ``max_seconds``: the pending ones whose ETA is
     still ahead are brought to now (:func:`bring_jobs_due_now`), then they are claimed
     and run as in :func:`process_due_jobs_of_database`, under every channel's limits (a
     job whose channel is full stays pending, due). Jobs not pending are left as they are.
+    ``jobs_end_within_budget`` as in :func:`process_due_jobs_of_database`.
     """
     job_ids = list(job_ids)
     if not job_ids:
         return ProcessingReport()
-    with _round(connection_params, application_name, default_timeout_s) as (connection, watch):
+    run_until = time.monotonic() + max_seconds if jobs_end_within_budget else None
+    with _round(connection_params, application_name, default_timeout_s, run_until) as (
+        connection,
+        watch,
+    ):
         bring_jobs_due_now(connection, job_ids)
         return process_due_jobs(
             connection, open_transaction, len(job_ids), max_seconds, watch, job_ids

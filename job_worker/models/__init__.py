@@ -3,6 +3,7 @@
 # queue.job's init() applies the runtime schema, which needs the channel table.
 from . import base
 from . import queue_job_channel
+from . import queue_job_channel_overview
 from . import queue_job_function
 from . import queue_job
 from . import queue_job_protection
@@ -13,3 +14,6 @@ from . import queue_job_failure_notification
 from . import queue_job_related_action
 from . import queue_job_state_actions
 from . import queue_job_oca_names
+from . import queue_job_state_feedback
+from . import queue_job_graph_jobs
+from . import queue_job_graph_diagram

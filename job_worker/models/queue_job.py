@@ -57,17 +57,24 @@ class QueueJob(models.Model):
     state = fields.Selection(
         STATE_SELECTION, required=True, readonly=True, index=True, default=JobState.PENDING.value
     )
-    priority = fields.Integer(required=True, default=DEFAULT_PRIORITY, help="Lower runs first.")
+    # aggregator=False: a sum of priorities or of attempts means nothing on a group row.
+    priority = fields.Integer(
+        required=True, default=DEFAULT_PRIORITY, aggregator=False, help="Lower runs first."
+    )
     eta = fields.Datetime(string="Execute only after", help="The job never starts before.")
     retry = fields.Integer(
         string="Current try",
         required=True,
         default=0,
         readonly=True,
+        aggregator=False,
         help="Attempts made so far, counted when the job starts.",
     )
     max_retries = fields.Integer(
-        required=True, default=DEFAULT_MAX_RETRIES, help="Attempts allowed; 0 means no limit."
+        required=True,
+        default=DEFAULT_MAX_RETRIES,
+        aggregator=False,
+        help="Attempts allowed; 0 means no limit.",
     )
     channel = fields.Char(required=True, default=ROOT_CHANNEL, index=True)
     channel_used = fields.Char(

@@ -72,7 +72,11 @@ class QueueJob(models.Model):
         """The message posted on this job when it fails for good (empty: none)."""
         self.ensure_one()
         return Markup("<p>{}</p><p><b>{}</b>: {}</p>").format(
-            self.env._("The job failed after %(attempts)s attempt(s).", attempts=self.retry),
+            self.env._(
+                "Failed for good after %(attempts)s attempt(s): its retries are spent, "
+                "or its error is not one to retry.",
+                attempts=self.retry,
+            ),
             self.exc_name or self.env._("Exception"),
             self.exc_message or "",
         )

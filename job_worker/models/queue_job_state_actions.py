@@ -40,7 +40,7 @@ class QueueJob(models.Model):
                 "owner": False,
             }
         )
-        return True
+        return jobs._state_change_notification(self.env._("Requeued"), self - jobs)
 
     def button_cancelled(self):
         """Cancelled (and their waiting dependents with them)."""
@@ -53,7 +53,7 @@ class QueueJob(models.Model):
         (jobs - first).filtered(lambda job: job.state != JobState.CANCELLED.value)._write_state(
             values
         )
-        return True
+        return jobs._state_change_notification(self.env._("Cancelled"), self - jobs)
 
     def button_done(self):
         """Done without running (their waiting dependents become pending)."""
@@ -65,7 +65,7 @@ class QueueJob(models.Model):
                 "result": self.env._("Manually set to done by %(user)s", user=self.env.user.name),
             }
         )
-        return True
+        return jobs._state_change_notification(self.env._("Set to done"), self - jobs)
 
     def _identity_keys_held_elsewhere(self):
         """Identity keys of these jobs that other jobs still to run hold (the unique

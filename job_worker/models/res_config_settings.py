@@ -110,6 +110,8 @@ class ResConfigSettings(models.TransientModel):
                 "message": key,
                 "type": "warning",
                 "sticky": True,
+                # The key's status on the page changes with it.
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
 
@@ -117,4 +119,13 @@ class ResConfigSettings(models.TransientModel):
         """Forget the key made here."""
         self.env["queue.job"]._check_job_queue_manager()
         revoke_api_key(self.env)
-        return {"type": "ir.actions.client", "tag": "reload"}
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("API key revoked"),
+                "message": self.env._("Checkers using the key generated here are refused now."),
+                "type": "success",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

@@ -49,13 +49,21 @@ def process_due_jobs_in_database(
     return report
 
 
-def run_jobs_now_in_database(dbname, job_ids, max_seconds):
+def run_jobs_now_in_database(
+    dbname, job_ids, max_seconds, application_name=None, jobs_end_within_budget=False
+):
     """Run the jobs ``job_ids`` of ``dbname`` now, in this process, within ``max_seconds``:
     an ETA still ahead is brought to now, channels and capacities still apply (see
-    :func:`~..engine.processor.run_jobs_now`)."""
+    :func:`~..engine.processor.run_jobs_now`); ``application_name`` and
+    ``jobs_end_within_budget`` as in :func:`process_due_jobs_in_database`."""
     with thread_serving(dbname):
         report = run_jobs_now(
-            engine_connection_params(dbname), odoo_transaction_factory(dbname), job_ids, max_seconds
+            engine_connection_params(dbname),
+            odoo_transaction_factory(dbname),
+            job_ids,
+            max_seconds,
+            application_name=application_name,
+            jobs_end_within_budget=jobs_end_within_budget,
         )
     _log_report(dbname, report)
     return report

@@ -129,15 +129,25 @@ class OdooJobTransaction:
         return method, args, kwargs
 
     def on_settled(self, job, result):
-        """The outcome is recorded: a failure is posted on the job's chatter, in this
-        same transaction (see :mod:`..models.queue_job_failure_notification`)."""
+        """The outcome is recorded: a failure is logged (WARNING) and posted on the job's
+        chatter, in this same transaction (see :mod:`..models.queue_job_failure_notification`)."""
         if result is not JobResult.FAILED:
             return
         env = self.env(su=True)
         env.invalidate_all()  # the engine's SQL just changed the job's row
+        record = env["queue.job"].browse(job.id)
+        # One line per job failing for good, for operators and log-based alerting.
+        _logger.warning(
+            "job %s (%s) failed for good after %s attempt(s): %s: %s",
+            job.uuid,
+            job.func_name,
+            record.retry,
+            record.exc_name,
+            record.exc_message,
+        )
         try:
             with self.cursor.savepoint():
-                env["queue.job"].browse(job.id)._post_failure_message()
+                record._post_failure_message()
         except Exception:
             # The failure is recorded all the same: a post that cannot be made (mail
             # configuration, a follower's access) must not make the job run again.

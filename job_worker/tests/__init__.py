@@ -8,6 +8,7 @@ from . import (
     test_job_protection_rpc,
     test_oca_compatibility,
     test_oca_job_api,
+    test_operator_tools,
     test_out_of_range_job_data,
     test_outcomes,
     test_processing,
@@ -18,4 +19,5 @@ from . import (
     test_runner_status_roles,
     test_schema,
     test_serialization,
+    test_user_interface,
 )

@@ -154,13 +154,19 @@ class TestFailureNotification(CommittedDataMixin, TransactionCase):
         with self.committed_env() as env:
             partner = env["res.partner"].create({"name": "Fails"})
             failing = partner.with_delay(max_retries=1).write({"no_such_field": 1})
-            job_id, partner_id = failing.id, partner.id
+            job_id, partner_id, uuid = failing.id, partner.id, failing.uuid
         self.delete_committed_after_test("queue.job", [job_id])
         self.delete_committed_after_test("res.partner", [partner_id])
 
-        report = process_due_jobs_in_database(self.env.cr.dbname, 5, max_seconds=30)
+        with self.assertLogs(
+            "odoo.addons.job_worker.processing.job_transaction", "WARNING"
+        ) as logs:
+            report = process_due_jobs_in_database(self.env.cr.dbname, 5, max_seconds=30)
 
         self.assertEqual(report.failed, 1)
+        [line] = logs.output
+        self.assertIn(f"job {uuid} (res.partner.write) failed for good", line)
+        self.assertIn("no_such_field", line)
         with self.committed_env() as env:
             job = env["queue.job"].browse(job_id)
             failure_posts = job.message_ids.filtered(

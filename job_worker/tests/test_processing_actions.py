@@ -46,7 +46,7 @@ class TestProcessingActions(CommittedDataMixin, TransactionCase):
         action = self.run_now([later_id])
 
         self.assertEqual(action["params"]["type"], "success")
-        self.assertIn("1 job(s) processed: 1 done", action["params"]["message"])
+        self.assertEqual(action["params"]["message"], "1 job(s) run here: 1 done, 0 failed.")
         self.assertEqual(self.states([first_id, later_id]), ["pending", "done"])
         self.assertEqual(
             self.read_committed("res.partner", partner_id, ["name"])["name"], "Run now"
@@ -77,8 +77,32 @@ class TestProcessingActions(CommittedDataMixin, TransactionCase):
 
         self.addCleanup(restore)
         action = self.run_now([job_id])
-        self.assertIn("0 job(s) processed", action["params"]["message"])
+        self.assertIn("1 job(s) handed to the runner", action["params"]["message"])
+        self.assertNotIn("run here", action["params"]["message"])
         self.assertEqual(self.states([job_id]), ["pending"])
+
+    def test_run_now_on_a_job_another_processor_just_started_names_that_processor(self):
+        partner_id = self.committed_partner("Before")
+        [job_id] = self.enqueue_committed(
+            lambda env: env["res.partner"].browse(partner_id).with_delay().write({"name": "x"})
+        )
+        leader = "job_worker:leader:0123abcd:4242"
+        with self.committed_env() as env:
+            # The press's request read the job pending, then the leader took it (its
+            # heartbeat is fresh: recovery leaves it to its owner).
+            pressed = env["queue.job"].browse(job_id)
+            self.assertEqual(pressed.state, "pending")
+            with self.committed_env() as leader_env:
+                leader_env.cr.execute(
+                    "UPDATE queue_job SET state = 'started', owner = %s, retry = 1,"
+                    " date_started = now() AT TIME ZONE 'UTC',"
+                    " heartbeat = now() AT TIME ZONE 'UTC' WHERE id = %s",
+                    [leader, job_id],
+                )
+            action = pressed.action_run_now()
+        self.assertEqual(action["params"]["type"], "info")
+        self.assertEqual(action["params"]["message"], f"1 job(s) already started by {leader}.")
+        self.assertEqual(self.states([job_id]), ["started"])
 
     def test_process_in_background_runs_due_jobs_on_a_thread(self):
         # The test runner holds the registry lock, which the thread's job needs.

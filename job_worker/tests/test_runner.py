@@ -171,7 +171,10 @@ class TestRunnerStatus(TransactionCase):
         self.assertIsNone(status["leader"])
         self.assertIn("no candidate runner is connected", status["summary"])
         action = self.env["queue.job"].with_user(self.manager).action_show_runner_status()
-        self.assertEqual(action["params"]["type"], "warning")
+        snapshot = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertFalse(snapshot.has_leader)
+        self.assertFalse(snapshot.candidate_ids)
+        self.assertIn("no candidate runner is connected", snapshot.summary)
 
     def test_only_job_queue_managers_see_the_status(self):
         user = new_test_user(self.env, login="runner_status_user")
