@@ -42,6 +42,7 @@ from statement_profile import PROFILE, ProfiledConnection
 from job_worker.engine.claim import claim_due_jobs
 from job_worker.engine.connection import connect_engine
 from job_worker.engine.dispatcher import Dispatcher, DispatcherConfig
+from job_worker.engine.events import engine_events
 from job_worker.engine.execution import JobResult
 from job_worker.engine.schema import install_schema
 from job_worker.engine.sql import load_query
@@ -49,7 +50,7 @@ from job_worker.engine.sql import load_query
 BENCH_DIR = Path(__file__).resolve().parent
 ADMIN_DATABASE = os.environ.get("JOB_WORKER_BENCH_ADMIN_DB", "postgres")
 CAPACITY = 4
-"""The root channel's capacity and the dispatcher's max_workers in every test."""
+"""The root channel's capacity and the dispatcher's max_threads in every test."""
 SMALL_BACKLOG = 20_000
 """The claim is also timed with this many pending jobs (the drains' backlog)."""
 LOST_WAKEUP_S = 5.0
@@ -235,8 +236,8 @@ class Bench:
         return self.value("SELECT count(*) FROM queue_job WHERE state = %s", [state])
 
     @contextlib.contextmanager
-    def running_dispatcher(self, factory, on_outcome=None, profiled=False):
-        """A Dispatcher (max_workers=CAPACITY, other settings default) in a thread."""
+    def running_dispatcher(self, factory, profiled=False):
+        """A Dispatcher (max_threads=CAPACITY, other settings default) in a thread."""
         self._dispatchers += 1
         name = f"job_worker:bench-{os.getpid()}-{self._dispatchers}"
         params = {"dbname": self.dbname}
@@ -245,8 +246,7 @@ class Bench:
         dispatcher = Dispatcher(
             lambda: connect_engine(params, name),
             factory,
-            DispatcherConfig(max_workers=CAPACITY),
-            on_outcome,
+            DispatcherConfig(max_threads=CAPACITY),
         )
         errors = []
 
@@ -301,9 +301,11 @@ class Bench:
         lock = threading.Lock()
         finished = threading.Event()
 
-        def on_outcome(outcome):
+        def settled(job, result):
+            # In the job's settling transaction, just before its commit; the drain's end
+            # waits for the dispatcher to stop, so for every commit, before it counts rows.
             with lock:
-                results[outcome.result] += 1
+                results[result] += 1
                 if sum(results.values()) >= jobs:
                     finished.set()
 
@@ -312,12 +314,13 @@ class Bench:
             noop,
             reuse=reuse,
             connection_factory=ProfiledConnection if profiled else None,
+            settled=settled,
         )
         PROFILE.reset()
         PROFILE.enabled = profiled
         try:
             start = time.perf_counter()
-            with self.running_dispatcher(factory, on_outcome, profiled=profiled):
+            with self.running_dispatcher(factory, profiled=profiled):
                 self.wait_for(
                     finished,
                     lambda: f"{jobs} jobs to be done ({sum(results.values())} were)",
@@ -932,6 +935,10 @@ class Results:
         print(f"\nrecovery (recovery_interval_s=1.0, orphan_grace_s=2.0 from the claim): {runs}")
 
 
+def ignore_event(event) -> None:
+    """The no-op subscriber of ``--subscriber noop``."""
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=20_000, help="jobs per drain (20000)")
@@ -969,13 +976,21 @@ def parse_args(argv):
     parser.add_argument(
         "--no-profile", action="store_true", help="do not time statements during the drains"
     )
+    parser.add_argument(
+        "--subscriber",
+        choices=("none", "noop"),
+        default="none",
+        help="none (default): no one listens to the engine's events, as in a process"
+        " without the operator log; noop: one subscriber that does nothing, the cost of"
+        " building and emitting every event",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     profiled = not args.no_profile
-    # The engine logs a warning per recovered job: expected here, shown as progress.
+    # Warnings the engine logs itself (a lost connection) are shown as progress.
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="         %(name)s: %(message)s"
     )
@@ -984,6 +999,8 @@ def main(argv=None) -> int:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
+    if args.subscriber == "noop":
+        engine_events.subscribe(ignore_event)
 
     with bench_database(jit_off=args.jit == "off") as dbname:
         progress(f"database {dbname}")

@@ -144,7 +144,7 @@ def test_a_graph_run_by_a_dispatcher_ends_done_in_order(db, dispatchers):
             )
             depends(cursor, child, *parents)
             graphs.append((parents, child))
-    dispatchers.start(DispatcherConfig(max_workers=2))
+    dispatchers.start(DispatcherConfig(max_threads=2))
 
     every_job = [job for parents, child in graphs for job in (*parents, child)]
     wait_until(

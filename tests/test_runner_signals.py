@@ -13,7 +13,8 @@ import engine_import  # noqa: F401  (before anything from job_worker)
 from dispatcher_processes import wait_until
 
 from job_worker.engine.candidate import CandidateStatus, Role
-from job_worker.engine.runner import PROCESS_SIGNALS, CandidateRunner
+from job_worker.engine.runner import CandidateRunner
+from job_worker.engine.threads import PROCESS_SIGNALS
 
 
 def blocked_signals(native_id):

@@ -14,6 +14,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from .claim import claim_due_jobs, release_claimed_jobs
+from .connection import Connection
+from .events import emit_recovered
 from .execution import (
     JobResult,
     JobTransactionFactory,
@@ -54,7 +56,7 @@ class ProcessingReport:
 
 
 def process_due_jobs(
-    connection,
+    connection: Connection,
     open_transaction: JobTransactionFactory,
     max_jobs: int,
     max_seconds: float,
@@ -77,7 +79,7 @@ def process_due_jobs(
     started = time.monotonic()
     deadline = started + max_seconds
     report = ProcessingReport()
-    recover_orphaned_jobs(connection)
+    emit_recovered(connection, recover_orphaned_jobs(connection))
     while report.processed < max_jobs and time.monotonic() < deadline:
         claimed = claim_due_jobs(
             connection, min(CLAIM_BATCH_SIZE, max_jobs - report.processed), only_job_ids

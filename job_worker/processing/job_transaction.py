@@ -125,8 +125,9 @@ class OdooJobTransaction:
         return method, args, kwargs
 
     def on_settled(self, job, result):
-        """The outcome is recorded: a failure is posted on the job's chatter, in this
-        same transaction (see :mod:`..models.queue_job_failure_notification`)."""
+        """The engine's settlement seam (``JobTransaction.on_settled``): the outcome is
+        recorded, not committed; a failure is posted on the job's chatter, in this same
+        transaction (see :mod:`..models.queue_job_failure_notification`)."""
         if result is not JobResult.FAILED:
             return
         env = self.env(su=True)
