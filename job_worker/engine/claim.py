@@ -6,7 +6,7 @@ import weakref
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from .connection import Connection, rollback_quietly
+from .connection import Connection, Cursor, rollback_quietly
 from .events import JobClaimed, engine_events
 from .sql import load_query
 
@@ -54,7 +54,7 @@ def claim_statement_name(batch_size: int) -> str:
     return f"{CLAIM_STATEMENT_PREFIX}{batch_size}"
 
 
-def prepare_claim_statement(cursor, batch_size: int) -> str:
+def prepare_claim_statement(cursor: Cursor, batch_size: int) -> str:
     """PREPARE the claim for ``batch_size`` on the cursor's connection; return its name.
 
     The claim is prepared once per connection and batch size, and runs with its generic

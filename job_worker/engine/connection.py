@@ -6,13 +6,27 @@ import contextlib
 import os
 import secrets
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import psycopg2
 import psycopg2.extensions
 
 Connection: TypeAlias = psycopg2.extensions.connection
 """A psycopg2 connection: what the engine's public functions take and return."""
+
+
+class Cursor(Protocol):
+    """What the engine needs of a cursor: a psycopg2 cursor, or Odoo's (which wraps one)."""
+
+    def execute(self, query: Any, params: Any = None) -> Any:
+        """Run ``query`` with ``params``."""
+
+    def fetchone(self) -> tuple | None:
+        """The next row of the last query."""
+
+    def fetchall(self) -> list[tuple]:
+        """The remaining rows of the last query."""
+
 
 ENGINE_SESSION_OPTIONS = "-c jit=off"
 """The engine's queries run in about a millisecond; PostgreSQL's JIT (on by default) can

@@ -6,6 +6,9 @@ Both then apply :func:`apply_runtime_schema`: defaults, the claim index and the 
 triggers. The Odoo suite checks that both tables have the same columns.
 """
 
+from __future__ import annotations
+
+from .connection import Cursor
 from .sql import load_query
 
 ROOT_CHANNEL = "root"
@@ -14,7 +17,7 @@ NOTIFY_CHANNEL = "job_worker"
 """The LISTEN channel the triggers notify when a job becomes runnable (payload: its channel)."""
 
 
-def apply_runtime_schema(cursor) -> None:
+def apply_runtime_schema(cursor: Cursor) -> None:
     """Apply the defaults, indexes and triggers the engine relies on (idempotent).
 
     ``cursor`` is any DB-API cursor: psycopg2's or Odoo's.
@@ -22,7 +25,7 @@ def apply_runtime_schema(cursor) -> None:
     cursor.execute(load_query("queue_job_runtime"))
 
 
-def install_schema(cursor) -> None:
+def install_schema(cursor: Cursor) -> None:
     """Create the queue's tables without Odoo, then apply the runtime schema (idempotent)."""
     cursor.execute(load_query("queue_job_table"))
     apply_runtime_schema(cursor)
