@@ -30,7 +30,7 @@ RECONNECT_JITTER = (0.5, 1.0)
 """Each reconnection wait is the backoff times a random factor in this range, so that
 processes that lost the server together do not all come back at the same instant."""
 WAKE_READ_BYTES = 4096
-"""Wake-up bytes read at once: any number of wake-ups wakes the loop once."""
+"""Wake-up bytes read per call while emptying the pipe."""
 
 _CONNECTION = "connection"
 _WAKE_PIPE = "wake"
@@ -63,8 +63,10 @@ class Listener:
         self._connection: Connection | None = None
         self._selector = selectors.DefaultSelector()
         self._wake_read, self._wake_write = os.pipe()
-        # A full pipe already holds a wake-up: writing more must never block the waker.
+        # A full pipe already holds a wake-up: writing more must never block the waker;
+        # and wait() reads it empty without blocking.
         os.set_blocking(self._wake_write, False)
+        os.set_blocking(self._wake_read, False)
         self._selector.register(self._wake_read, selectors.EVENT_READ, _WAKE_PIPE)
         # Held to write to the pipe and to close it: a waker never writes to a closed
         # descriptor, whose number the process may have given to another file since.
@@ -126,8 +128,14 @@ class Listener:
                 connection.poll()
                 connection.notifies.clear()
             else:
-                os.read(self._wake_read, WAKE_READ_BYTES)
+                self._drain_wake_pipe()
         return woken
+
+    def _drain_wake_pipe(self) -> None:
+        """Read every pending wake-up: however many came, they wake the loop once."""
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._wake_read, WAKE_READ_BYTES):
+                pass
 
     def wake(self) -> None:
         """Wake :meth:`wait` (now, or at its next call); from any thread."""
