@@ -2,15 +2,52 @@
 
 from odoo import fields
 
-from .engine.codec import dumps, loads
+from .engine.codec import UndecodableValueError, dumps, loads
+from .engine.errors import CorruptJobDataError
 from .enqueue.argument_codec import codec_extensions
+
+DECODING_ERRORS = (ValueError, LookupError, CorruptJobDataError)
+"""What an extension of the codec raises for stored data it cannot rebuild (a model that
+no longer exists); the codec itself raises ``UndecodableValueError``."""
+
+
+class UndecodableJobValue:
+    """What a job's field reads as when its stored value cannot be decoded.
+
+    The web client shows :attr:`problem` instead of failing to open the job; code that
+    uses the value (its attributes, items, iteration) gets a
+    :class:`~.engine.errors.CorruptJobDataError` naming the field and the problem.
+    """
+
+    __slots__ = ("field_name", "problem")
+
+    def __init__(self, field_name: str, problem: str):
+        self.field_name = field_name
+        self.problem = problem
+
+    def __repr__(self):
+        return f"<undecodable {self.field_name}: {self.problem}>"
+
+    def _refuse(self, *_args):
+        raise CorruptJobDataError(
+            f"the stored {self.field_name} of this job cannot be decoded: {self.problem}"
+        )
+
+    def __getattr__(self, name):
+        if name.startswith("__"):  # protocol probes (copy, markupsafe's __html__)
+            raise AttributeError(name)
+        self._refuse()
+
+    __iter__ = __getitem__ = __call__ = _refuse
 
 
 class JobSerialized(fields.Field):
     """A text column holding a value encoded by the engine's codec.
 
     In the cache the value is its JSON text; on a record it is the decoded value
-    (recordsets are rebuilt in the record's environment). ``read()`` returns the text.
+    (recordsets are rebuilt in the record's environment), or an
+    :class:`UndecodableJobValue` when the text cannot be decoded. ``read()`` returns the
+    text, or a placeholder naming the problem.
     """
 
     type = "job_serialized"
@@ -26,11 +63,18 @@ class JobSerialized(fields.Field):
     def convert_to_record(self, value, record):
         if value is None:
             return None
-        return loads(value, codec_extensions(record.env))
+        try:
+            return loads(value, codec_extensions(record.env), path=self.name)
+        except UndecodableValueError as error:  # names where, and why
+            return UndecodableJobValue(self.name, str(error))
+        except DECODING_ERRORS as error:  # an extension's own refusal
+            return UndecodableJobValue(self.name, f"{type(error).__name__}: {error}")
 
     def convert_to_read(self, value, record, use_display_name=True):
         if value is None:
             return False
+        if isinstance(value, UndecodableJobValue):
+            return f"(cannot be decoded: {value.problem})"
         return dumps(value, codec_extensions(record.env), path=self.name)
 
     def convert_to_export(self, value, record):

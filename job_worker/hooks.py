@@ -1,9 +1,9 @@
 """Install and uninstall hooks."""
 
+from .engine.schema import drop_runtime_schema
+
 
 def drop_engine_objects(env):
-    """Uninstall: drop what the engine created beside the models' tables."""
-    env.cr.execute("DROP TABLE IF EXISTS queue_job_channel_start")
-    env.cr.execute("DROP FUNCTION IF EXISTS queue_job_notify_runnable() CASCADE")
-    env.cr.execute("DROP FUNCTION IF EXISTS queue_job_channel_notify_changed() CASCADE")
-    env.cr.execute("DROP FUNCTION IF EXISTS queue_job_follow_dependencies() CASCADE")
+    """Uninstall: drop what the engine created beside the models' tables (see
+    :func:`~.engine.schema.drop_runtime_schema`)."""
+    drop_runtime_schema(env.cr)

@@ -13,7 +13,7 @@ import time
 
 from odoo.addons.job_worker.engine.backlog import count_due_jobs
 from odoo.addons.job_worker.engine.connection import engine_application_name
-from odoo.addons.job_worker.engine.sql import load_query
+from odoo.addons.job_worker.engine.wakeup import read_next_wakeup
 from odoo.addons.job_worker.processing.database_processing import (
     DEFAULT_MAX_SECONDS,
     process_due_jobs_in_database,
@@ -30,14 +30,6 @@ DUE_JOBS_COUNTED_AT_MOST = 10_000
 """The due jobs a run reports as remaining are counted up to this: Odoo only needs to know
 that some remain, and counting a backlog of millions after each batch would cost more
 than the batch."""
-
-
-# The engine's next_wakeup query gives seconds from its statement's timestamp: the moment
-# is worked out in the same statement, so it is the job's ETA to the microsecond.
-NEXT_WAKEUP_MOMENT = """
-SELECT (statement_timestamp() AT TIME ZONE 'UTC') + wakeup.seconds * interval '1 second'
-FROM ({next_wakeup}) AS wakeup (seconds)
-"""
 
 
 def process_due_jobs_within_cron_budget(env, batch_size=DEFAULT_BATCH_SIZE):
@@ -89,7 +81,6 @@ def process_due_jobs_within_cron_budget(env, batch_size=DEFAULT_BATCH_SIZE):
 def schedule_at_next_wakeup(env):
     """Give the processing cron a trigger for when the next pending job becomes due (or a
     rate-limited channel has room again), if there is such a moment."""
-    env.cr.execute(NEXT_WAKEUP_MOMENT.format(next_wakeup=load_query("next_wakeup")))
-    (moment,) = env.cr.fetchone()
-    if moment is not None:
-        schedule_processing_cron(env, [moment])
+    wakeup = read_next_wakeup(env.cr)
+    if wakeup is not None:
+        schedule_processing_cron(env, [wakeup.at])

@@ -168,7 +168,7 @@ class DispatcherJobTransaction(PsycopgJobTransaction):
         if not text:
             return empty
         try:
-            return codec.loads(text)
+            return codec.loads(text, path=field)
         except ValueError as error:
             raise CorruptJobDataError(
                 f"the stored {field} of job {self.job.id} cannot be decoded: {error}"

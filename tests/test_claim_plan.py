@@ -93,3 +93,20 @@ def test_the_claims_cost_estimate_stays_below_the_jit_threshold(million_pending_
         (jit_above_cost,) = cursor.fetchone()
 
     assert plan[0]["Plan"]["Total Cost"] < jit_above_cost
+
+
+def test_recovery_reads_started_jobs_through_the_started_index(million_pending_jobs):
+    """Recovery runs every few seconds in every leader: it must read only the few started
+    jobs (through their partial index), never the million pending ones."""
+    with million_pending_jobs.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (FORMAT JSON) " + load_query("recover_orphaned_jobs"),
+            {"grace_s": 2.0, "in_flight": [1, 2, 3]},
+        )
+        (plan,) = cursor.fetchone()
+    plan_text = json.dumps(plan)
+
+    assert nodes(plan_text, **{"Index Name": "queue_job_started_index"}), plan_text
+    assert not nodes(plan_text, **{"Node Type": "Seq Scan", "Relation Name": "queue_job"}), (
+        plan_text
+    )

@@ -2,6 +2,7 @@
 identity keys are unique among the jobs still to run."""
 
 import threading
+import time
 
 import psycopg2
 import psycopg2.errors
@@ -80,6 +81,36 @@ def test_a_failed_job_keeps_its_dependents_waiting_until_it_is_requeued_and_done
     set_state(db, first, "pending")
     set_state(db, first, "done")
     assert states(db, joined) == ["pending"]
+
+
+def test_requeuing_a_failed_parent_with_its_waiting_child_keeps_the_child_waiting(db, diamond):
+    first, second, joined, last = diamond
+    set_state(db, second, "done")
+    set_state(db, first, "failed")
+    with db.cursor() as cursor:  # Requeue on a selection holding both, in one statement
+        cursor.execute(
+            "UPDATE queue_job SET state = 'pending' WHERE id = ANY(%s)", [[first, joined, last]]
+        )
+    assert states(db, first, joined, last) == ["pending", "wait_dependencies", "wait_dependencies"]
+    set_state(db, first, "done")
+    assert states(db, joined, last) == ["pending", "wait_dependencies"]
+
+
+def test_a_job_whose_parents_are_not_all_done_is_never_claimed(db, diamond, dispatchers):
+    first, second, joined, last = diamond
+    with db.cursor() as cursor:
+        cursor.execute(
+            "UPDATE queue_job SET method_name = 'work_briefly', args = %s WHERE id <> %s",
+            [codec.dumps([0]), first],
+        )
+    set_state(db, first, "failed")
+    set_state(db, joined, "pending")  # whatever writes it, it keeps waiting
+    set_state(db, last, "pending")
+    dispatchers.start(DispatcherConfig(max_threads=2))
+    wait_until(lambda: states(db, second) == ["done"], 10, "the lone due parent did not run")
+    time.sleep(0.5)  # what a dispatcher would claim next, it claims at once
+    assert states(db, first, joined, last) == ["failed", "wait_dependencies", "wait_dependencies"]
+    assert executions(db, joined) == executions(db, last) == 0
 
 
 def test_two_parents_done_at_once_conflict_so_the_later_sees_both(database, db, diamond):

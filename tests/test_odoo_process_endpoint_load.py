@@ -66,12 +66,15 @@ LEADER_OWNER = "job_worker:leader:"
 
 @pytest.fixture(scope="module")
 def api_key(odoo_database):
-    """A key generated as Settings does, the root channel's capacity, and ``root.narrow``."""
+    """A key generated as Settings does, two process requests allowed at once, the root
+    channel's capacity, and ``root.narrow``."""
     output = shell(
         odoo_database,
         f"""
 import json
 from odoo.addons.job_worker.api_keys.api_key import store_new_api_key
+# One request in each of the two workers at once (by default, one per database).
+env["ir.config_parameter"].set_param("job_worker.concurrent_requests", "2")
 root = env.ref("job_worker.channel_root")
 root.capacity = {ROOT_CAPACITY}
 env["queue.job.channel"].create(

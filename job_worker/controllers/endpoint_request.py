@@ -74,6 +74,8 @@ def read_json_body() -> dict:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
         raise EndpointRefusal(400, "invalid_json", "the body is not JSON") from None
+    except RecursionError:  # nested deeper than Python's stack: not a checker's body
+        raise EndpointRefusal(400, "invalid_json", "the body is nested too deeply") from None
     if not isinstance(body, dict):
         raise EndpointRefusal(400, "invalid_json", "the body is not a JSON object")
     return body
@@ -129,15 +131,16 @@ def authenticate(env, params: dict) -> None:
     outcome = check_api_key(env, presented_key(params))
     if outcome is KeyCheck.ACCEPTED:
         return
-    if outcome is KeyCheck.DISABLED:
-        raise EndpointRefusal(
-            503,
-            "disabled",
-            "the job_worker endpoints are disabled: no API key is configured "
-            "(Job Queue > Settings, [job_worker] api_key, or JOB_WORKER_API_KEY)",
-        )
     if outcome is KeyCheck.MISSING:
         raise EndpointRefusal(*KEY_REQUIRED)
+    if outcome is KeyCheck.DISABLED:
+        # Answered as a wrong key: a caller without the key must not learn that this
+        # database exists and has job_worker. The operator reads why in the log.
+        raise EndpointRefusal(
+            *WRONG_KEY,
+            logged_reason="no API key is configured for this database, so every key is "
+            "refused (Job Queue > Settings, [job_worker] api_key, or JOB_WORKER_API_KEY)",
+        )
     raise EndpointRefusal(*WRONG_KEY)
 
 

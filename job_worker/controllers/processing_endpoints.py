@@ -7,19 +7,22 @@ awake, makes sure that worker's candidate runner runs, and wakes the leader;
 All go through the engine: channels, locks and capacities hold beside the leader.
 """
 
+import logging
 import time
 
 from odoo import http
 from odoo.http import request
 
 from ..engine.backlog import read_backlog
+from ..engine.request_admission import request_admission
 from ..engine.schema import NOTIFY_CHANNEL
+from ..processing.budget import concurrent_requests_limit
 from ..processing.database_processing import process_due_jobs_in_database
+from ..processing.job_transaction import engine_connection_params
 from ..runner.embedded_runner import serve_database_soon
 from ..runner.server_hooks import ensure_runner_started
 from ..runner.status import runner_status
 from .endpoint_request import (
-    MAX_BODY_BYTES,
     EndpointRefusal,
     authenticate,
     database_env,
@@ -32,14 +35,17 @@ from .endpoint_request import (
     utc_timestamp,
 )
 
+_logger = logging.getLogger(__name__)
+
 ROUTE_OPTIONS = {
     "type": "http",
     "auth": "none",
     "csrf": False,
     "readonly": False,
     "save_session": False,
-    "max_content_length": MAX_BODY_BYTES,
 }
+"""No ``max_content_length``: Odoo would answer an oversized body with its HTML page
+before the endpoint runs; :func:`.endpoint_request.read_json_body` refuses it in JSON."""
 
 
 class ProcessingEndpoints(http.Controller):
@@ -75,7 +81,7 @@ class ProcessingEndpoints(http.Controller):
         body = read_json_body()
         params = {**request.httprequest.args.to_dict(), **body}
         result = _process_in_request(params)
-        return json_response({"status": "ok", **result, "timestamp": utc_timestamp()})
+        return json_response({**result, "timestamp": utc_timestamp()})
 
     @http.route("/api/v1/queue/process", methods=["POST"], **ROUTE_OPTIONS)
     @refusals_answered(lambda refusal: _jsonrpc_refusal(refusal))  # defined below
@@ -93,6 +99,8 @@ class ProcessingEndpoints(http.Controller):
                 "id": body.get("id"),
                 "result": {
                     "status": "success",
+                    "busy": result["busy"],
+                    **({"message": result["message"]} if result["busy"] else {}),
                     "processed": result["processed"],
                     "failed": result["failed"],
                     "pending_count": result["pending_count"],
@@ -104,14 +112,45 @@ class ProcessingEndpoints(http.Controller):
 
 
 def _process_in_request(params: dict) -> dict:
+    """Process a bounded batch, unless enough requests process this database already:
+    then nothing is done, at once, and the answer says so (``busy`` and a ``message``).
+    The request itself succeeded: an uptime checker keeping the worker awake stays green
+    while another request runs the jobs."""
     dbname = selected_database(params)
     with database_env(dbname) as env:
         authenticate(env, params)
         budget = requested_budget(env, params)
-    report = process_due_jobs_in_database(dbname, budget.batch_size, budget.max_seconds)
+        limit = concurrent_requests_limit(env)
+    with request_admission(engine_connection_params(dbname), limit) as already_processing:
+        if already_processing is None:
+            # Every job ends within the budget, whatever its own timeout: the request
+            # must end before Odoo's limit_time_real kills the worker mid-job.
+            report = process_due_jobs_in_database(
+                dbname, budget.batch_size, budget.max_seconds, jobs_end_within_budget=True
+            )
     with database_env(dbname) as env:
         backlog = read_backlog(env.cr)
+    if already_processing is not None:
+        _logger.info(
+            "job_worker: a process request for %s did nothing: %d request(s) process it already",
+            dbname,
+            already_processing,
+        )
+        return {
+            "status": "ok",
+            "busy": True,
+            "message": f"nothing was processed: {already_processing} other request(s) "
+            f"process this database's jobs already, and at most {limit} may at once",
+            "database": dbname,
+            "processed": 0,
+            "done": 0,
+            "failed": 0,
+            "pending_count": backlog.pending,
+            "time_elapsed": 0.0,
+        }
     return {
+        "status": "ok",
+        "busy": False,
         "database": dbname,
         "processed": report.processed,
         "done": report.done,

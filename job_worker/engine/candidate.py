@@ -43,8 +43,9 @@ one interval (the dead process's connection vanishes as soon as it dies)."""
 RECONNECT_BACKOFF_S = (0.5, 10.0)
 """First and largest wait before joining again after losing the election connection."""
 JOINING_PATIENCE_S = 2.0
-"""How long a candidate about to lead waits for a connection still joining the election
-(it may have started earlier); one stuck longer than this is ignored."""
+"""How long, in all, a candidate about to lead waits for older connections still joining
+the election (one may become an older candidate); after that it leads, whatever still
+calls itself joining. A real candidate renames its connection within milliseconds."""
 JOINING_RECHECK_S = 0.05
 """How soon a candidate waiting for joining connections checks again."""
 CHECK_VALIDITY_INTERVALS = 3
@@ -105,7 +106,7 @@ class Candidate:
         self._dispatcher: Dispatcher | None = None
         self._dispatcher_thread: threading.Thread | None = None
         self._claim_allowed_until = 0.0
-        self._joining_first_seen: dict[str, float] = {}
+        self._joining_wait_started: float | None = None
         self._next_check_in_s = check_interval_s
         self._stopping = threading.Event()
         self._status = CandidateStatus(dbname, Role.JOINING, "joining the election")
@@ -207,13 +208,20 @@ class Candidate:
         self._stop_leading()
 
     def _waits_for_joining(self, view: ElectionView) -> bool:
-        """Whether an election connection joined less than :data:`JOINING_PATIENCE_S`
-        ago: it may have started before this candidate, and be the rightful leader."""
+        """Whether to hold off leading for an older connection still joining (it may be the
+        rightful leader): at most :data:`JOINING_PATIENCE_S` from the first check that
+        found one, however many there are or their names change, so a connection that
+        keeps renaming itself "joining" cannot hold the election off."""
         now = time.monotonic()
-        self._joining_first_seen = {
-            name: self._joining_first_seen.get(name, now) for name in view.joining
-        }
-        return any(now - seen < JOINING_PATIENCE_S for seen in self._joining_first_seen.values())
+        if not view.joining:
+            self._joining_wait_started = None
+            return False
+        if self._joining_wait_started is None:
+            self._joining_wait_started = now
+        if now - self._joining_wait_started < JOINING_PATIENCE_S:
+            return True
+        self._joining_wait_started = None  # waited enough: lead now; the next wait is new
+        return False
 
     def _lose_election_connection(self, reason: str) -> None:
         self._claim_allowed_until = 0.0

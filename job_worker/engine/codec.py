@@ -9,7 +9,9 @@ decode here.
 Values of other kinds (records of an ORM, HTML markup) are handled by
 :class:`CodecExtension` objects supplied by the caller; the Odoo side supplies one for
 recordsets. Anything else is refused at encoding time with an error naming where the
-value sits, never silently stored as something else.
+value sits, never silently stored as something else. Stored text that cannot be decoded
+(not JSON, an unknown tag, a tagged value out of range) is refused the same way, with an
+:class:`UndecodableValueError` naming where it sits.
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ class UnserializableValueError(TypeError):
         )
 
 
-class UnknownTypeTagError(ValueError):
+class UndecodableValueError(ValueError):
+    """Stored text cannot be decoded; ``path`` tells where (``args[1]['when']``)."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        super().__init__(f"{path}: {reason}")
+
+
+class UnknownTypeTagError(UndecodableValueError):
     """Stored JSON holds a tagged object this codec (and its extensions) cannot rebuild."""
 
 
@@ -55,7 +65,9 @@ class CodecExtension(Protocol):
 
     def decode(self, fields: dict[str, Any]) -> Any:
         """Rebuild the value from the stored object: the fields :meth:`encode` returned,
-        already decoded, plus the ``_type`` key."""
+        already decoded, plus the ``_type`` key. Fields that cannot be rebuilt: raise a
+        ``ValueError`` or ``LookupError`` saying why (it reaches the caller as it is);
+        any other exception is reported as an :class:`UndecodableValueError`."""
 
 
 def dumps(value: Any, extensions: Sequence[CodecExtension] = (), path: str = "value") -> str:
@@ -71,11 +83,24 @@ def dumps_tree(tree: Any) -> str:
     return json.dumps(tree, ensure_ascii=False, separators=(",", ":"))
 
 
-def loads(text: str, extensions: Sequence[CodecExtension] = ()) -> Any:
-    """Decode JSON text written by :func:`dumps` (or by OCA ``queue_job``)."""
-    decoders = dict(_BUILTIN_DECODERS)
-    decoders.update({extension.type_tag: extension.decode for extension in extensions})
-    return json.loads(text, object_hook=lambda obj: _from_tagged(obj, decoders))
+def loads(text: str, extensions: Sequence[CodecExtension] = (), path: str = "value") -> Any:
+    """Decode JSON text written by :func:`dumps` (or by OCA ``queue_job``).
+
+    Raise :class:`UndecodableValueError` naming where the text cannot be decoded, its
+    ``path`` starting with ``path`` (see :meth:`CodecExtension.decode` for the errors of
+    extensions).
+    """
+    try:
+        tree = json.loads(text)
+    except RecursionError:
+        raise UndecodableValueError(path, "nested too deeply") from None
+    except (ValueError, TypeError) as error:
+        raise UndecodableValueError(path, f"not JSON ({error})") from None
+    extension_decoders = {extension.type_tag: extension.decode for extension in extensions}
+    try:
+        return _from_json_tree(tree, path, extension_decoders)
+    except RecursionError:
+        raise UndecodableValueError(path, "nested too deeply") from None
 
 
 def to_json_tree(value: Any, path: str, extensions: Sequence[CodecExtension] = ()) -> Any:
@@ -143,18 +168,70 @@ def _stable_order(items: Iterable[Any]) -> list[Any]:
         return items
 
 
-def _from_tagged(obj: dict[str, Any], decoders: dict[str, Callable[[dict], Any]]) -> Any:
-    tag = obj.get(TYPE_KEY)
+def _from_json_tree(node: Any, path: str, extension_decoders: dict[str, Callable]) -> Any:
+    """``node`` with its tagged objects rebuilt, innermost first; ``path`` names it."""
+    if isinstance(node, list):
+        return [
+            _from_json_tree(item, f"{path}[{index}]", extension_decoders)
+            for index, item in enumerate(node)
+        ]
+    if not isinstance(node, dict):
+        return node
+    tag = node.get(TYPE_KEY)
     if tag is None:
-        return obj
-    decoder = decoders.get(tag)
+        return {
+            key: _from_json_tree(item, f"{path}[{key!r}]", extension_decoders)
+            for key, item in node.items()
+        }
+    fields = {
+        name: item
+        if name == TYPE_KEY
+        else _from_json_tree(item, f"{path}.{name}", extension_decoders)
+        for name, item in node.items()
+    }
+    return _rebuild(tag, fields, path, extension_decoders)
+
+
+def _rebuild(tag: Any, fields: dict[str, Any], path: str, extension_decoders) -> Any:
+    """The value a tagged object stands for; every failure named at ``path``."""
+    if not isinstance(tag, str):
+        raise UnknownTypeTagError(path, f"the value type {tag!r} is not a name")
+    extension_decoder = extension_decoders.get(tag)
+    if extension_decoder is not None:
+        try:
+            return extension_decoder(fields)
+        except (ValueError, LookupError):
+            raise  # the extension's own refusal, saying why
+        except Exception as error:
+            raise UndecodableValueError(path, _unusable(tag, fields, error)) from error
+    decoder = _BUILTIN_DECODERS.get(tag)
     if decoder is None:
-        raise UnknownTypeTagError(f"stored job data holds an unknown value type {tag!r}")
-    return decoder(obj)
+        raise UnknownTypeTagError(path, f"stored job data holds an unknown value type {tag!r}")
+    try:
+        return decoder(fields)
+    except Exception as error:
+        # A timedelta out of range (OverflowError), a decimal that is not a number
+        # (InvalidOperation), a field missing (KeyError), items of the wrong kind...
+        raise UndecodableValueError(path, _unusable(tag, fields, error)) from error
+
+
+def _unusable(tag: str, fields: dict[str, Any], error: Exception) -> str:
+    stored = {name: item for name, item in fields.items() if name != TYPE_KEY}
+    return (
+        f"a stored {tag!r} value {_short_repr(stored)} cannot be rebuilt "
+        f"({type(error).__name__}: {_short_text(error)})"
+    )
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+    return _shortened(repr(value), limit)
+
+
+def _short_text(value: Any, limit: int = 80) -> str:
+    return _shortened(str(value), limit)
+
+
+def _shortened(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

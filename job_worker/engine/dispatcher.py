@@ -30,9 +30,9 @@ from .job_slots import JobSlots
 from .listener import CONNECTION_ERRORS, Listener
 from .recovery import ORPHAN_GRACE_S, recover_orphaned_jobs
 from .schema import NOTIFY_CHANNEL
-from .sql import load_query
 from .threads import start_engine_thread
 from .timeouts import DEFAULT_JOB_TIMEOUT_S, ExecutionWatchdog
+from .wakeup import read_next_wakeup
 
 _logger = logging.getLogger(__name__)
 
@@ -193,12 +193,11 @@ class Dispatcher:
     def _next_wakeup(self, connection: Connection) -> float | None:
         """The monotonic time a timer should try a claim again, if any timer is due."""
         with connection.cursor() as cursor:
-            cursor.execute(load_query("next_wakeup"))
-            (seconds,) = cursor.fetchone()
+            wakeup = read_next_wakeup(cursor)
         connection.commit()
-        if seconds is None:
+        if wakeup is None:
             return None
-        return time.monotonic() + max(0.0, float(seconds))
+        return time.monotonic() + max(0.0, wakeup.in_s)
 
     def _until_recovery(self) -> float:
         return max(0.0, self._next_recovery - time.monotonic())

@@ -8,8 +8,16 @@ name among the database's connections. When a process dies, PostgreSQL drops its
 connection, its name leaves ``pg_stat_activity``, and the next oldest candidate finds
 itself first at its next check.
 
-The start is written into the name because other roles cannot read a connection's
-``backend_start`` in ``pg_stat_activity``, but can read its ``application_name``.
+The start is written into the name so that an operator (or a role that cannot read a
+connection's ``backend_start``) can read the order from the names alone.
+
+Names are not trusted on their own: any role allowed to connect can name its connection
+like a candidate. Only connections that logged in as the checking connection's own role
+take part (``pg_stat_activity.usesysid``, shown for every row to every role), and a
+candidate name counts only when it tells the truth about the connection carrying it:
+it parses, and its start and backend pid are that connection's own. A connection
+still joining holds an election back only if it connected before the checking one, and
+the candidate bounds how long it waits for such connections (see :mod:`.candidate`).
 """
 
 from __future__ import annotations
@@ -42,14 +50,24 @@ class CandidateName:
 
     @classmethod
     def parse(cls, application_name: str) -> CandidateName:
-        """Read a name made by :func:`candidate_name`; ValueError if it is not one."""
+        """Read a name made by :func:`candidate_name`; ValueError if it is not exactly one
+        (``int()`` alone would also take ``+1`` or ``1_0``)."""
         if not application_name.startswith(CANDIDATE_PREFIX):
             raise ValueError(f"{application_name!r} is not a candidate name")
         started, backend_pid, os_pid = application_name[len(CANDIDATE_PREFIX) :].split(":")
         started_at = datetime.datetime.strptime(started, START_FORMAT).replace(
             tzinfo=datetime.timezone.utc
         )
-        return cls(application_name, started_at, int(backend_pid), int(os_pid))
+        parsed = cls(application_name, started_at, int(backend_pid), int(os_pid))
+        if candidate_name(started, parsed.backend_pid, parsed.os_pid) != application_name:
+            raise ValueError(f"{application_name!r} is not a candidate name")
+        return parsed
+
+    def is_name_of(self, backend_pid: int, backend_start: datetime.datetime | None) -> bool:
+        """Whether this name tells the truth about the connection carrying it: its start
+        and its backend pid are that connection's (a name copied from another connection,
+        or claiming an earlier start, does not)."""
+        return self.backend_pid == backend_pid and self.started_at == backend_start
 
 
 @dataclass(frozen=True)
@@ -57,7 +75,8 @@ class ElectionView:
     """What one check of the election saw.
 
     ``candidates`` are the names of the database's candidates, leader first;
-    ``joining`` those of election connections not named yet.
+    ``joining`` those of election connections not named yet that connected before the
+    checking one (only those could come first once named).
     ``sees_itself`` is false when the checking connection did not find itself under its
     own name: a pooler rewrote the name or serves the session from another server
     connection, so nothing the view says about the order can be trusted.
@@ -84,6 +103,12 @@ def joining_name(os_pid: int) -> str:
     return f"{JOINING_PREFIX}{os_pid}"
 
 
+def is_joining_name(application_name: str) -> bool:
+    """Whether ``application_name`` is exactly a name made by :func:`joining_name`."""
+    os_pid = application_name.removeprefix(JOINING_PREFIX)
+    return os_pid.isascii() and os_pid.isdigit() and joining_name(int(os_pid)) == application_name
+
+
 def candidate_name(started: str, backend_pid: int, os_pid: int) -> str:
     """``job_worker:candidate:<start>:<backend pid>:<os pid>`` (at most 63 bytes)."""
     return f"{CANDIDATE_PREFIX}{started}:{backend_pid}:{os_pid}"
@@ -103,42 +128,65 @@ def join_election(connection, os_pid: int) -> str:
 
 
 def check_election(connection, own_name: str) -> ElectionView:
-    """Look at the database's candidates now, through the candidate's own connection."""
+    """Look at the database's candidates now, through the candidate's own connection.
+
+    Only connections of the connection's own role count; among them, a candidate name
+    that does not parse or does not match its connection, and a joining name that does
+    not parse, are ignored.
+    """
     with connection.cursor() as cursor:
         rows = _election_rows(cursor)
     return ElectionView(
         own_name=own_name,
-        candidates=tuple(name for name, _, joining in rows if not joining),
-        joining=tuple(name for name, _, joining in rows if joining),
-        sees_itself=any(is_self and name == own_name for name, is_self, _ in rows),
+        candidates=tuple(candidate.application_name for candidate in _true_candidates(rows)),
+        joining=tuple(row.name for row in rows if row.joining and is_joining_name(row.name)),
+        sees_itself=any(row.is_self and row.name == own_name for row in rows),
     )
 
 
-def _election_rows(cursor) -> list[tuple[str, bool, bool]]:
+@dataclass(frozen=True)
+class _ElectionRow:
+    name: str
+    pid: int
+    backend_start: datetime.datetime | None
+    is_self: bool
+    joining: bool
+
+
+def _election_rows(cursor) -> list[_ElectionRow]:
     cursor.execute(
         load_query("election_candidates"),
         {"prefix": CANDIDATE_PREFIX, "joining_prefix": JOINING_PREFIX},
     )
-    return cursor.fetchall()
+    return [_ElectionRow(*row) for row in cursor.fetchall()]
+
+
+def _true_candidates(rows: list[_ElectionRow]) -> list[CandidateName]:
+    """The candidate names that parse and tell the truth about their connection, in
+    election order; the rest (a name cut short, a lookalike, a copy) take no part."""
+    candidates = []
+    for row in rows:
+        if row.joining:
+            continue
+        try:
+            candidate = CandidateName.parse(row.name)
+        except ValueError:
+            continue
+        if candidate.is_name_of(row.pid, row.backend_start):
+            candidates.append(candidate)
+    return candidates
 
 
 def list_candidates(cursor) -> list[CandidateName]:
-    """The candidates of the cursor's database, leader first (for a status report).
+    """The candidates of the cursor's database, leader first (for a status report):
+    those :func:`check_election` counts, seen as the cursor's role.
 
     The statistics snapshot is cleared first: within a transaction, PostgreSQL keeps
     showing the ``pg_stat_activity`` it read first, and the caller's transaction may
     have read it already.
     """
     cursor.execute("SELECT pg_stat_clear_snapshot()")
-    candidates = []
-    for name, _, joining in _election_rows(cursor):
-        if joining:
-            continue
-        try:
-            candidates.append(CandidateName.parse(name))
-        except ValueError:
-            continue  # a name cut short, or someone else's lookalike: not a candidate
-    return candidates
+    return _true_candidates(_election_rows(cursor))
 
 
 def step_down(connection, os_pid: int) -> None:

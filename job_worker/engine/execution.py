@@ -42,7 +42,12 @@ from .errors import (
     RetryableJobError,
 )
 from .events import JobRetried, JobSettled, JobStarted, SettledOutcome, engine_events
-from .retry import RetryPatternError, parse_retry_pattern, retry_delay_s
+from .retry import (
+    RetryPatternError,
+    bounded_retry_delay_s,
+    parse_retry_pattern,
+    retry_delay_s,
+)
 from .sql import load_query
 
 _logger = logging.getLogger(__name__)
@@ -181,12 +186,23 @@ def execute_claimed_job(
     return JobOutcome(job, result)
 
 
+def hold_claimed_job(transaction: JobTransaction, job: ClaimedJob) -> bool:
+    """Lock ``job``'s row in ``transaction``; tell whether the job is still ours to run.
+
+    The protocol runs it first in every job transaction. The lock lasts as long as the
+    transaction: it is how recovery tells a running job from an orphan. A driver whose
+    job commits (or rolls back) its own transaction mid-run, as long imports do, calls
+    it again at once in the transaction that follows; ``False`` then means the job was
+    taken away meanwhile, and the driver interrupts it.
+    """
+    query = load_query("lock_claimed_job")
+    return bool(transaction.execute(query, {"job_id": job.id, "owner": job.owner}))
+
+
 def _run_once(job, open_transaction, watch, started, decided, rerun):
     """One run in one transaction; the settlement decided is appended to ``decided``."""
     with open_transaction(job) as transaction:
-        if not transaction.execute(
-            load_query("lock_claimed_job"), {"job_id": job.id, "owner": job.owner}
-        ):
+        if not hold_claimed_job(transaction, job):
             transaction.rollback()
             return JobResult.LOST
         if rerun == 0 and engine_events.has_subscribers:
@@ -322,10 +338,20 @@ def _pattern_delay(job: ClaimedJob) -> float:
 def _retry_settlement(
     job, started, *, delay_s, attempt_spent, error, note=None, outcome=SettledOutcome.RETRIED
 ) -> _Settlement:
+    # Whatever asked for the delay (job code through RetryableJobError included), the
+    # ETA must be one the database can store, or the job could never be settled.
+    bounded_delay_s = bounded_retry_delay_s(delay_s)
+    if bounded_delay_s != delay_s:
+        _logger.warning(
+            "job %s: a retry delay of %r seconds cannot be used; retrying in %s seconds",
+            job.uuid,
+            delay_s,
+            bounded_delay_s,
+        )
     params = {
         "job_id": job.id,
         "owner": job.owner,
-        "delay_s": float(delay_s),
+        "delay_s": bounded_delay_s,
         "attempt_spent": attempt_spent,
         "exec_time": time.monotonic() - started,
         "result": note or (_safe_text(error) if error is not None else None),

@@ -1,8 +1,10 @@
 """Processing due jobs in batches, within a job count and a time budget.
 
-This is what every processor (the embedded leader, the cron processor, the HTTP trigger,
-the Process button) calls; they differ only in their budget and in the
-:data:`~.execution.JobTransactionFactory` that runs a job.
+This is what every processor that runs in bounded rounds (the cron processor, the HTTP
+trigger, the Process and Run now buttons) calls; they differ only in their budget and in
+the :data:`~.execution.JobTransactionFactory` that runs a job.
+:func:`process_due_jobs_of_database` and :func:`run_jobs_now` open what a round needs
+from connection parameters alone: the claiming connection and the watchdog.
 """
 
 from __future__ import annotations
@@ -10,11 +12,20 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
+
+import psycopg2
 
 from .claim import claim_due_jobs, release_claimed_jobs
-from .connection import Connection
+from .connection import (
+    Connection,
+    cancel_backend_statement,
+    connect_engine,
+    engine_application_name,
+)
 from .events import emit_recovered
 from .execution import (
     JobResult,
@@ -24,12 +35,16 @@ from .execution import (
     unwatched,
 )
 from .recovery import recover_orphaned_jobs
+from .sql import load_query
+from .timeouts import DEFAULT_JOB_TIMEOUT_S, ExecutionWatchdog
 
 _logger = logging.getLogger(__name__)
 
 CLAIM_BATCH_SIZE = 1
 """Jobs claimed per statement. One: jobs run one after the other here, and a job claimed
 but waiting would hold a channel slot (and a rate-limit start) it does not use."""
+PROCESSOR_ROLE = "process"
+"""A round's claiming connection is ``job_worker:process:<random>:<pid>`` unless named."""
 
 
 @dataclass
@@ -115,3 +130,91 @@ def _run_claimed_batch(claimed, connection, open_transaction, watch, deadline, r
                 _logger.exception(
                     "could not give back %d claimed job(s); recovery will", len(unstarted)
                 )
+
+
+def process_due_jobs_of_database(
+    connection_params: Mapping[str, object],
+    open_transaction: JobTransactionFactory,
+    max_jobs: int,
+    max_seconds: float,
+    *,
+    application_name: str | None = None,
+    only_job_ids: Collection[int] | None = None,
+    default_timeout_s: float | None = DEFAULT_JOB_TIMEOUT_S,
+    jobs_end_within_budget: bool = False,
+) -> ProcessingReport:
+    """:func:`process_due_jobs` on the database of ``connection_params`` (libpq keywords).
+
+    Claims through an engine connection of its own named ``application_name`` (by
+    default ``job_worker:process:<random>:<pid>``: it owns the jobs while they run), and
+    interrupts jobs past their timeout (``default_timeout_s`` for a job that sets none)
+    through a watchdog cancelling their statements on connections of the same
+    parameters; both are closed when the round ends. With ``jobs_end_within_budget``
+    (a processor bound by a request), a job still running when ``max_seconds`` are
+    spent is interrupted then and given back uncounted, whatever its own timeout.
+    """
+    run_until = time.monotonic() + max_seconds if jobs_end_within_budget else None
+    with _round(connection_params, application_name, default_timeout_s, run_until) as (
+        connection,
+        watch,
+    ):
+        return process_due_jobs(
+            connection, open_transaction, max_jobs, max_seconds, watch, only_job_ids
+        )
+
+
+def run_jobs_now(
+    connection_params: Mapping[str, object],
+    open_transaction: JobTransactionFactory,
+    job_ids: Collection[int],
+    max_seconds: float,
+    *,
+    application_name: str | None = None,
+    default_timeout_s: float | None = DEFAULT_JOB_TIMEOUT_S,
+) -> ProcessingReport:
+    """Run the jobs ``job_ids`` now, within ``max_seconds``: the pending ones whose ETA is
+    still ahead are brought to now (:func:`bring_jobs_due_now`), then they are claimed
+    and run as in :func:`process_due_jobs_of_database`, under every channel's limits (a
+    job whose channel is full stays pending, due). Jobs not pending are left as they are.
+    """
+    job_ids = list(job_ids)
+    if not job_ids:
+        return ProcessingReport()
+    with _round(connection_params, application_name, default_timeout_s) as (connection, watch):
+        bring_jobs_due_now(connection, job_ids)
+        return process_due_jobs(
+            connection, open_transaction, len(job_ids), max_seconds, watch, job_ids
+        )
+
+
+def bring_jobs_due_now(connection: Connection, job_ids: Collection[int]) -> list[int]:
+    """Make those of ``job_ids`` that are pending with an ETA still ahead due now, on the
+    database's clock, and commit; return their ids. ``connection`` is a psycopg2
+    connection with no transaction of its own under way."""
+    with connection.cursor() as cursor:
+        cursor.execute(load_query("bring_jobs_due_now"), {"job_ids": list(job_ids)})
+        moved = sorted(job_id for (job_id,) in cursor.fetchall())
+    connection.commit()
+    return moved
+
+
+@contextmanager
+def _round(
+    connection_params: Mapping[str, object],
+    application_name: str | None,
+    default_timeout_s: float | None,
+    run_until: float | None = None,
+) -> Iterator[tuple[Connection, JobWatcher]]:
+    """The claiming connection of one round and the watcher of its jobs, closed after."""
+    params = dict(connection_params)
+    connection = connect_engine(params, application_name or engine_application_name(PROCESSOR_ROLE))
+    with closing(connection):
+        watchdog = ExecutionWatchdog(
+            partial(cancel_backend_statement, partial(psycopg2.connect, **params)),
+            default_timeout_s,
+            run_until=run_until,
+        )
+        try:
+            yield connection, watchdog.watch
+        finally:
+            watchdog.close()

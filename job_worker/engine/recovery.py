@@ -31,10 +31,12 @@ def recover_orphaned_jobs(
 
     An orphan is a ``started`` job whose row no running transaction holds, and whose
     owner (the ``application_name`` of the connection that claimed it) is not connected
-    to this database; or whose owner is ``connection`` itself while its id is not among
-    ``in_flight``, the jobs the caller still runs (a settlement lost with its
-    connection). It goes back to pending with the attempt counted, after a backoff, or
-    is failed with a "worker died" reason once ``max_retries`` attempts are spent.
+    to this database as ``connection``'s role (a connection of another role may have
+    taken the name: it proves nothing); or whose owner is ``connection`` itself while
+    its id is not among ``in_flight``, the jobs the caller still runs (a settlement lost
+    with its connection). It goes back to pending with the attempt counted, after a
+    backoff, or is failed with a "worker died" reason once ``max_retries`` attempts are
+    spent.
     """
     params = {"grace_s": grace_s, "in_flight": list(in_flight)}
     try:

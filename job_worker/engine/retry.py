@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import numbers
 import random
 from collections.abc import Mapping
 
 DEFAULT_RETRY_DELAY_S = 600
 """Wait before another attempt when no pattern or explicit delay says otherwise (OCA's)."""
+MAX_RETRY_DELAY_S = 30 * 24 * 3600
+"""The longest wait before another attempt (30 days). A pattern asking for more is
+refused; a longer delay asked for at run time (``RetryableJobError(seconds=...)``) is
+cut to this. Unbounded, a delay such as ``1e308`` or ``Infinity`` cannot be stored as an
+ETA, and the job could never be settled."""
+MAX_RETRY_ATTEMPT = 2**31 - 1
+"""The largest attempt number a pattern key may name: what the job's ``retry`` counter
+(a PostgreSQL ``integer``) can reach."""
 
 RetryPattern = Mapping[int, "float | tuple[float, float]"]
 
@@ -17,7 +26,12 @@ class RetryPatternError(ValueError):
 
 
 def parse_retry_pattern(text: str | None) -> dict[int, float | tuple[float, float]]:
-    """Parse a stored pattern: a JSON object ``{"<from attempt>": seconds | [min, max]}``."""
+    """Parse a stored pattern: a JSON object ``{"<from attempt>": seconds | [min, max]}``.
+
+    Attempts run from 0 to :data:`MAX_RETRY_ATTEMPT`, delays from 0 to
+    :data:`MAX_RETRY_DELAY_S`; anything else (``Infinity``, ``NaN``, ``1e308``) is refused
+    with a :class:`RetryPatternError` naming the entry.
+    """
     if not text:
         return {}
     try:
@@ -34,6 +48,11 @@ def parse_retry_pattern(text: str | None) -> dict[int, float | tuple[float, floa
             raise RetryPatternError(f"retry pattern key {key!r} is not an attempt number") from None
         if attempt < 0:
             raise RetryPatternError(f"retry pattern key {key!r} is negative")
+        if attempt > MAX_RETRY_ATTEMPT:
+            raise RetryPatternError(
+                f"retry pattern key {key!r} is above {MAX_RETRY_ATTEMPT}, "
+                "the most attempts a job can count"
+            )
         pattern[attempt] = _parse_delay(key, value)
     return pattern
 
@@ -41,18 +60,30 @@ def parse_retry_pattern(text: str | None) -> dict[int, float | tuple[float, floa
 def _parse_delay(key: str, value) -> float | tuple[float, float]:
     if isinstance(value, bool):
         raise RetryPatternError(f"retry pattern delay for {key!r} is a boolean")
-    if isinstance(value, (int, float)) and value >= 0:
-        return float(value)
+    if isinstance(value, (int, float)):
+        return _seconds(key, value)
     if (
         isinstance(value, list)
         and len(value) == 2
         and all(isinstance(bound, (int, float)) and not isinstance(bound, bool) for bound in value)
-        and 0 <= value[0] <= value[1]
     ):
-        return (float(value[0]), float(value[1]))
+        low, high = (_seconds(key, bound) for bound in value)
+        if low <= high:
+            return (low, high)
     raise RetryPatternError(
         f"retry pattern delay for {key!r} must be seconds or [min, max], got {value!r}"
     )
+
+
+def _seconds(key: str, value: float) -> float:
+    # Compared before any conversion: float() of a huge JSON integer would overflow, and
+    # NaN fails both comparisons.
+    if not 0 <= value <= MAX_RETRY_DELAY_S:
+        raise RetryPatternError(
+            f"retry pattern delay for {key!r} must be from 0 to {MAX_RETRY_DELAY_S} seconds "
+            f"(30 days), got {value!r}"
+        )
+    return float(value)
 
 
 def retry_delay_s(pattern: RetryPattern, attempt: int) -> float:
@@ -69,3 +100,12 @@ def retry_delay_s(pattern: RetryPattern, attempt: int) -> float:
     if isinstance(delay, tuple):
         return random.uniform(*delay)
     return delay
+
+
+def bounded_retry_delay_s(seconds: object) -> float:
+    """``seconds`` as a delay the database can store: cut to the range 0 to
+    :data:`MAX_RETRY_DELAY_S`; what is not a real number (``NaN``, a string) gives
+    :data:`DEFAULT_RETRY_DELAY_S`."""
+    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or seconds != seconds:
+        return float(DEFAULT_RETRY_DELAY_S)
+    return float(min(max(seconds, 0), MAX_RETRY_DELAY_S))

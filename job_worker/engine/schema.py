@@ -3,7 +3,8 @@
 Odoo creates the ``queue_job`` table from the model's fields; :func:`install_schema`
 creates the same table where there is no Odoo (the engine's tests and benchmarks).
 Both then apply :func:`apply_runtime_schema`: defaults, the claim index and the NOTIFY
-triggers. The Odoo suite checks that both tables have the same columns.
+triggers; :func:`drop_runtime_schema` takes all of that away again (the module's
+uninstall). The Odoo suite checks that both tables have the same columns.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ def apply_runtime_schema(cursor: Cursor) -> None:
     ``cursor`` is any DB-API cursor: psycopg2's or Odoo's.
     """
     cursor.execute(load_query("queue_job_runtime"))
+
+
+def drop_runtime_schema(cursor: Cursor) -> None:
+    """Drop what :func:`apply_runtime_schema` added: triggers, functions, indexes,
+    defaults and the rate-limit bookkeeping table (idempotent; the tables' rows stay).
+
+    ``cursor`` is any DB-API cursor: psycopg2's or Odoo's.
+    """
+    cursor.execute(load_query("queue_job_runtime_drop"))
 
 
 def install_schema(cursor: Cursor) -> None:

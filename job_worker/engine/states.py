@@ -13,3 +13,13 @@ class JobState(str, Enum):
     DONE = "done"
     CANCELLED = "cancelled"
     FAILED = "failed"
+
+
+IDENTITY_KEY_STATES = (
+    JobState.WAIT_DEPENDENCIES.value,
+    JobState.PENDING.value,
+    JobState.ENQUEUED.value,
+)
+"""A job in one of these states holds its identity key: the states of the unique index
+``queue_job_identity_key_unique`` (``sql/queue_job_runtime.sql``); a test checks that the
+index's predicate in the database names exactly these."""

@@ -46,6 +46,7 @@ class JobWatch:
     timeout_s: float | None
     deadline: float | None
     interruption: BaseException | None = None
+    capped: bool = False  # its deadline is the watchdog's run_until, before its own timeout
     _raised_in_thread: bool = field(default=False, repr=False)
     _cancelling: bool = field(default=False, repr=False)  # its statement's cancel is on its way
     _left: bool = field(default=False, repr=False)  # its method ended: raise nothing in the thread
@@ -55,13 +56,21 @@ class ExecutionWatchdog:
     """Watches running jobs; interrupts those past their deadline, or all on demand.
 
     ``cancel_backend(pid)`` cancels the running statement of the job's connection.
+    ``run_until`` (a :func:`time.monotonic` instant) caps every job's deadline: a
+    processor bound by a time budget (an HTTP request) cannot let a job outlive it. A job
+    interrupted at that cap is given back, its attempt not counted
+    (:class:`~.errors.JobInterruptedError`): it did not fail, it ran out of room.
     """
 
     def __init__(
-        self, cancel_backend: Callable[[int], None], default_timeout_s=DEFAULT_JOB_TIMEOUT_S
+        self,
+        cancel_backend: Callable[[int], None],
+        default_timeout_s=DEFAULT_JOB_TIMEOUT_S,
+        run_until: float | None = None,
     ):
         self._cancel_backend = cancel_backend
         self.default_timeout_s = default_timeout_s
+        self.run_until = run_until
         self._condition = threading.Condition()
         self._watches: set[JobWatch] = set()
         self._thread: threading.Thread | None = None
@@ -71,12 +80,15 @@ class ExecutionWatchdog:
     def watch(self, job: ClaimedJob, transaction):
         """The :data:`~.execution.JobWatcher`: watch ``job`` while the block runs."""
         timeout_s = job.timeout_s or self.default_timeout_s
+        deadline = time.monotonic() + timeout_s if timeout_s else None
+        capped = self.run_until is not None and (deadline is None or self.run_until < deadline)
         entry = JobWatch(
             job=job,
             thread_id=threading.get_ident(),
             backend_pid=getattr(transaction, "backend_pid", None),
             timeout_s=timeout_s,
-            deadline=time.monotonic() + timeout_s if timeout_s else None,
+            deadline=self.run_until if capped else deadline,
+            capped=capped,
         )
         with self._condition:
             self._watches.add(entry)
@@ -125,10 +137,7 @@ class ExecutionWatchdog:
                     if entry.interruption is None and entry.deadline and entry.deadline <= now
                 ]
                 for entry in expired:
-                    self._mark_interrupted(
-                        entry,
-                        JobTimeoutError(f"job ran past its timeout of {entry.timeout_s} s"),
-                    )
+                    self._mark_interrupted(entry, _deadline_interruption(entry))
                 deadlines = [
                     entry.deadline
                     for entry in self._watches
@@ -139,7 +148,8 @@ class ExecutionWatchdog:
                     self._condition.wait(timeout=wait_s)
             if expired:
                 if engine_events.has_subscribers:
-                    for entry in expired:
+                    timed_out = [e for e in expired if isinstance(e.interruption, JobTimeoutError)]
+                    for entry in timed_out:
                         engine_events.emit(
                             JobTimedOut(
                                 database=entry.job.database,
@@ -178,6 +188,15 @@ class ExecutionWatchdog:
                     entry._raised_in_thread = True
                     _raise_in_thread(entry.thread_id, type(entry.interruption))
             self._condition.notify_all()
+
+
+def _deadline_interruption(entry: JobWatch) -> BaseException:
+    if entry.capped:
+        return JobInterruptedError(
+            "the time budget of the processing that ran the job ran out before the job's "
+            f"own timeout ({entry.timeout_s or 'none'} s): given back, attempt not counted"
+        )
+    return JobTimeoutError(f"job ran past its timeout of {entry.timeout_s} s")
 
 
 def _raise_in_thread(thread_id: int, exception_type: type[BaseException] | None) -> None:

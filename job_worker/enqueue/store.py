@@ -12,17 +12,10 @@ from contextlib import contextmanager
 
 import psycopg2.errors
 
-from ..engine.states import JobState
+from ..engine.states import IDENTITY_KEY_STATES, JobState
 from . import job_trap
 
 _logger = logging.getLogger(__name__)
-
-IDENTITY_KEY_STATES = (
-    JobState.WAIT_DEPENDENCIES.value,
-    JobState.PENDING.value,
-    JobState.ENQUEUED.value,
-)
-"""A job in one of these states holds its identity key (the unique index's states)."""
 
 
 def store_jobs(env, prepared_jobs, dependencies):
@@ -76,21 +69,21 @@ def _create_unless_duplicate(Job, values, must_be_visible=False):
     """
     key = values.get("identity_key")
     if not key:
-        return Job.create(values)
+        return Job._create_delayed_jobs([values])
     existing = _job_holding_key(Job, key)
     if existing:
-        _logger.info(
+        _logger.debug(
             "job %s not stored: job %s holds identity key %r", values["name"], existing.uuid, key
         )
         return existing
     try:
         with _expected_refusal_unlogged(), Job.env.cr.savepoint():
-            return Job.create(values)
+            return Job._create_delayed_jobs([values])
     except psycopg2.errors.UniqueViolation:
         existing = _job_holding_key(Job, key)
         if not existing and must_be_visible:
             raise
-        _logger.info(
+        _logger.debug(
             "job %s not stored: another transaction stored identity key %r", values["name"], key
         )
         return existing

@@ -5,6 +5,7 @@ from . import base
 from . import queue_job_channel
 from . import queue_job_function
 from . import queue_job
+from . import queue_job_protection
 from . import ir_http
 from . import res_config_settings
 from . import queue_job_processing_actions

@@ -3,7 +3,6 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
 
 from ..engine.schema import ROOT_CHANNEL, apply_runtime_schema
 from ..engine.states import JobState
@@ -24,32 +23,13 @@ STATE_SELECTION = [
 ]
 
 
-PROTECTED_FIELDS = frozenset(
-    {
-        "uuid",
-        "model_name",
-        "method_name",
-        "records",
-        "args",
-        "kwargs",
-        "func_string",
-        "user_id",
-        "company_id",
-        "identity_key",
-        "job_function_id",
-        "graph_uuid",
-        "dependency_ids",
-        "dependent_ids",
-    }
-)
-"""Fields of the call a job makes: set at creation, never written through the ORM."""
-
-
 class QueueJob(models.Model):
     """A background job: a method of some records, its arguments, and what became of it.
 
     The table is shared with the framework-free engine (``engine/sql``): the engine
     claims, runs and settles jobs with SQL, so fields here are plain stored columns.
+    Jobs are created by the delay API only, and their call is never rewritten (see
+    :mod:`.queue_job_protection`).
     """
 
     _name = "queue.job"
@@ -153,21 +133,6 @@ class QueueJob(models.Model):
             while name and name not in configured:
                 name = name.rpartition(".")[0]
             job.channel_used = name or ROOT_CHANNEL
-
-    def write(self, vals):
-        """Refuse to rewrite a job's call: what it runs, on what, as whom. Only the
-        engine changes a job after its creation, and it does so in SQL."""
-        self.check_access("write")  # a user without the right hears that first
-        rewritten = PROTECTED_FIELDS.intersection(vals)
-        if rewritten:
-            raise UserError(
-                self.env._(
-                    "The call of a job cannot be changed after it is created (%(fields)s). "
-                    "Cancel it and delay a new one.",
-                    fields=", ".join(sorted(rewritten)),
-                )
-            )
-        return super().write(vals)
 
     def init(self):
         """Apply the engine's runtime schema (defaults, indexes, NOTIFY triggers, the root

@@ -1,12 +1,56 @@
 """The ``queue.job.function`` model: per ``model.method`` defaults for its jobs."""
 
 import json
+import re
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..engine.retry import RetryPatternError, parse_retry_pattern
 from ..engine.schema import ROOT_CHANNEL
+
+RELATED_ACTION_METHOD = re.compile(r"related_action_\w+")
+"""Methods of ``queue.job`` a related action may call: OCA's ``related_action_*``."""
+PLAIN_SCALARS = (str, int, float, bool, type(None))
+
+
+def check_related_action(config):
+    """Raise ValueError naming the bad value unless ``config`` names a public
+    ``related_action_*`` method and gives it keyword arguments of plain data (strings,
+    numbers, booleans, null, and lists and objects of those): a related action runs as
+    whoever clicks it, so it must not be a way to call ``copy``, ``unlink`` or a private
+    method of the job."""
+    if not isinstance(config.get("enable", True), bool):
+        raise ValueError(f"related action: enable {config['enable']!r} is not true or false")
+    func_name = config.get("func_name")
+    if func_name is not None and (
+        not isinstance(func_name, str) or not RELATED_ACTION_METHOD.fullmatch(func_name)
+    ):
+        raise ValueError(
+            f"related action: func_name {func_name!r} is refused: only public methods of "
+            "queue.job named related_action_* may be called"
+        )
+    kwargs = config.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"related action: kwargs {kwargs!r} is not an object")
+    for name, value in kwargs.items():
+        _check_plain_data(value, f"kwargs[{name!r}]")
+
+
+def _check_plain_data(value, path):
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_plain_data(item, f"{path}[{index}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"related action: {path} has a key {key!r} that is not text")
+            _check_plain_data(item, f"{path}[{key!r}]")
+    elif not isinstance(value, PLAIN_SCALARS):
+        raise ValueError(
+            f"related action: {path} = {value!r} is refused: only plain data (text, "
+            "numbers, booleans, null, lists and objects of those) may be passed"
+        )
 
 
 class QueueJobFunction(models.Model):
@@ -32,7 +76,8 @@ class QueueJobFunction(models.Model):
     )
     related_action = fields.Text(
         help='What "Related" does on its jobs, as JSON: {"enable": false} hides it; '
-        '{"func_name": "<queue.job method>", "kwargs": {...}} calls that method. '
+        '{"func_name": "related_action_<name>", "kwargs": {...}} calls that public method '
+        "of the job, with plain data as keyword arguments. "
         "Empty: open the job's records."
     )
     timeout = fields.Integer(
@@ -59,7 +104,8 @@ class QueueJobFunction(models.Model):
                 raise ValidationError(f"{function.name}: {error}") from None
 
     def related_action_config(self):
-        """The related action as a dict (``{}`` when unset); ValueError when malformed."""
+        """The related action as a dict (``{}`` when unset); ValueError naming what is
+        refused when malformed (see :func:`check_related_action`)."""
         if not self or not self.related_action:
             return {}
         try:
@@ -71,8 +117,7 @@ class QueueJobFunction(models.Model):
                 f"related action {self.related_action!r} must be an object with only "
                 '"enable", "func_name" and "kwargs"'
             )
-        if not isinstance(config.get("kwargs", {}), dict):
-            raise ValueError(f"related action {self.related_action!r}: kwargs is not an object")
+        check_related_action(config)
         return config
 
     @api.model_create_multi
@@ -95,12 +140,16 @@ class QueueJobFunction(models.Model):
 
     @api.model
     def _json_values(self, vals):
-        return {
-            key: json.dumps(value)
-            if key in ("retry_pattern", "related_action") and isinstance(value, dict)
-            else value
-            for key, value in vals.items()
-        }
+        values = dict(vals)
+        for key in ("retry_pattern", "related_action"):
+            if isinstance(values.get(key), dict):
+                try:
+                    values[key] = json.dumps(values[key])
+                except (TypeError, ValueError) as error:
+                    raise ValidationError(
+                        f"{key} {values[key]!r} is not JSON data: {error}"
+                    ) from None
+        return values
 
     @api.model
     def _existing_for(self, vals):

@@ -14,7 +14,10 @@ from odoo.exceptions import AccessError, UserError
 from ..engine.states import JobState
 from ..engine.threads import start_engine_thread
 from ..processing.budget import processing_budget
-from ..processing.database_processing import process_due_jobs_in_database
+from ..processing.database_processing import (
+    process_due_jobs_in_database,
+    run_jobs_now_in_database,
+)
 from ..runner.status import describe_runner_status, runner_status
 
 _logger = logging.getLogger(__name__)
@@ -77,18 +80,8 @@ class QueueJob(models.Model):
         pending = self.filtered(lambda job: job.state == JobState.PENDING.value)
         if not pending:
             raise UserError(self.env._("None of the selected jobs is pending."))
-        # The engine claims through its own connection: the ETA change is committed on a
-        # cursor of its own, at once, for the claim to see it.
-        with self.env.registry.cursor() as cursor:
-            cursor.execute(
-                "UPDATE queue_job SET eta = (now() AT TIME ZONE 'UTC')"
-                " WHERE id = ANY(%s) AND state = 'pending' AND eta > (now() AT TIME ZONE 'UTC')",
-                [pending.ids],
-            )
         budget = processing_budget(self.env)
-        report = process_due_jobs_in_database(
-            self.env.cr.dbname, len(pending), budget.max_seconds, only_job_ids=pending.ids
-        )
+        report = run_jobs_now_in_database(self.env.cr.dbname, pending.ids, budget.max_seconds)
         skipped = len(self) - len(pending)
         title = self.env._("Selected jobs run")
         if skipped:

@@ -1,13 +1,22 @@
 """Related actions: from a job, open what it works on (OCA ``queue_job``'s feature).
 
 A job function's ``related_action`` (JSON) says what the button does:
-``{"enable": false}`` hides it; ``{"func_name": "method", "kwargs": {...}}`` calls that
-method of ``queue.job`` on the job, which returns an action; by default the job's
-records open (a form for one, a list for several).
+``{"enable": false}`` hides it; ``{"func_name": "related_action_<name>", "kwargs": {...}}``
+calls that public method of ``queue.job`` on the job, which returns an action; by
+default the job's records open (a form for one, a list for several). The method's name
+and arguments are checked when the job function is written and again when the action
+runs (see :func:`~.queue_job_function.check_related_action`).
 """
+
+import inspect
 
 from odoo import models
 from odoo.exceptions import UserError
+
+from ..fields import UndecodableJobValue
+from .queue_job_function import check_related_action
+
+DEFAULT_RELATED_ACTION = "related_action_open_record"
 
 
 class QueueJob(models.Model):
@@ -16,12 +25,36 @@ class QueueJob(models.Model):
     def open_related_action(self):
         """The action of the job's function (see the module's docstring), or the default."""
         self.ensure_one()
-        config = self.job_function_id.related_action_config()
+        function = self.job_function_id
+        try:
+            config = function.related_action_config()
+        except ValueError as error:
+            raise UserError(
+                self.env._(
+                    "The related action of %(function)s is refused: %(reason)s",
+                    function=function.name,
+                    reason=error,
+                )
+            ) from None
         if not config.get("enable", True):
             raise UserError(self.env._("No related action is available for this job."))
-        func_name = config.get("func_name") or "related_action_open_record"
-        method = getattr(self, func_name, None)
-        if not callable(method):
+        method, kwargs = self._related_action_method(config)
+        action = method(**kwargs)
+        if not action:
+            raise UserError(self.env._("No related action is available for this job."))
+        return action
+
+    def _related_action_method(self, config):
+        """The bound method and keyword arguments of a related action, checked again: the
+        configuration may predate the checks, or have been written in SQL."""
+        func_name = config.get("func_name") or DEFAULT_RELATED_ACTION
+        kwargs = config.get("kwargs", {})
+        try:
+            check_related_action({"func_name": func_name, "kwargs": kwargs})
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        method = getattr(type(self), func_name, None)
+        if not callable(method) or getattr(method, "_api_private", False):
             raise UserError(
                 self.env._(
                     "The related action %(name)s of %(function)s does not exist.",
@@ -29,16 +62,37 @@ class QueueJob(models.Model):
                     function=self.job_function_id.name,
                 )
             )
-        action = method(**config.get("kwargs", {}))
-        if not action:
-            raise UserError(self.env._("No related action is available for this job."))
-        return action
+        bound = getattr(self, func_name)
+        try:
+            inspect.signature(bound).bind(**kwargs)
+        except TypeError as error:
+            raise UserError(
+                self.env._(
+                    "The related action %(name)s of %(function)s cannot take its keyword "
+                    "arguments %(kwargs)s: %(reason)s",
+                    name=func_name,
+                    function=self.job_function_id.name,
+                    kwargs=", ".join(sorted(kwargs)) or "-",
+                    reason=error,
+                )
+            ) from None
+        return bound, kwargs
 
     def related_action_open_record(self):
         """Open the job's records: a form for one, a list for several; nothing if none
         exists any more."""
         self.ensure_one()
-        records = self.records.exists()
+        records = self.records
+        if isinstance(records, UndecodableJobValue):
+            raise UserError(
+                self.env._(
+                    "The records of this job cannot be opened: %(problem)s",
+                    problem=records.problem,
+                )
+            )
+        if records is None:
+            raise UserError(self.env._("This job stores no records to open."))
+        records = records.exists()
         if not records:
             return None
         if len(records) == 1:

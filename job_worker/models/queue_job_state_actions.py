@@ -8,8 +8,7 @@ waiting dependents, a cancelled one cancels them.
 from odoo import fields, models
 from odoo.exceptions import UserError
 
-from ..engine.states import JobState
-from ..enqueue.store import IDENTITY_KEY_STATES
+from ..engine.states import IDENTITY_KEY_STATES, JobState
 
 
 class QueueJob(models.Model):
@@ -81,12 +80,13 @@ class QueueJob(models.Model):
     def _write_state(self, values):
         """Write, then forget cached states: the database's dependency trigger may have
         changed other jobs' (see ``engine/sql/queue_job_runtime.sql``)."""
-        self.write(values)
+        self._write_by_state_action(values)
         self.env["queue.job"].invalidate_model(["state", "date_cancelled"])
 
     def _not_running(self, change):
         self._check_job_queue_manager()
-        running = self.filtered(lambda job: job.state == JobState.STARTED.value)
+        # Locked, not only read: a job claimed since this transaction's snapshot is running.
+        running = self - self._lock_not_started()
         if running and running == self:
             raise UserError(
                 self.env._(

@@ -4,6 +4,8 @@ from odoo.exceptions import ValidationError
 from ..api_keys.api_key import (
     KEY_DIGEST_PARAMETER,
     configured_digests,
+    deployment_keys,
+    key_length_problem,
     revoke_api_key,
     store_new_api_key,
 )
@@ -84,7 +86,10 @@ class ResConfigSettings(models.TransientModel):
         elif count:
             text = self.env._("A key from the configuration file or environment is active")
         else:
-            text = self.env._("No key: the endpoints are disabled")
+            text = self.env._("No key: the endpoints refuse every request")
+        refused = [key_length_problem(source, key) for source, key in deployment_keys()]
+        for problem in filter(None, refused):
+            text += f"; {problem}"
         for settings in self:
             settings.job_worker_api_key_source = text
 

@@ -15,8 +15,7 @@ from odoo.tools import SQL
 
 from ..engine.codec import loads
 from ..engine.errors import CorruptJobDataError, JobInterruptedError
-from ..engine.execution import JobResult
-from ..engine.sql import load_query
+from ..engine.execution import JobResult, hold_claimed_job
 from ..enqueue.argument_codec import codec_extensions
 
 _logger = logging.getLogger(__name__)
@@ -90,10 +89,8 @@ class OdooJobTransaction:
             del cursor.commit, cursor.rollback
 
     def _hold_job_again(self):
-        job = self.job
-        self.cursor.execute(load_query("lock_claimed_job"), {"job_id": job.id, "owner": job.owner})
-        if not self.cursor.fetchall():
-            raise JobInterruptedError(f"job {job.uuid} was taken away after it committed")
+        if not hold_claimed_job(self, self.job):
+            raise JobInterruptedError(f"job {self.job.uuid} was taken away after it committed")
         self.cursor.execute(SQL("SAVEPOINT %s", SQL.identifier(self._savepoint.name)))
 
     def _decode_call(self):
@@ -104,12 +101,17 @@ class OdooJobTransaction:
             raise CorruptJobDataError(f"model {job.model_name!r} of {job.func_name} does not exist")
         extensions = codec_extensions(self.env)
         try:
-            records = loads(job.records, extensions) if job.records else self.env[job.model_name]
-            args = loads(job.args, extensions) if job.args else []
-            kwargs = loads(job.kwargs, extensions) if job.kwargs else {}
+            records = (
+                loads(job.records, extensions, path="records")
+                if job.records
+                else self.env[job.model_name]
+            )
+            args = loads(job.args, extensions, path="args") if job.args else []
+            kwargs = loads(job.kwargs, extensions, path="kwargs") if job.kwargs else {}
         except (ValueError, LookupError, TypeError, KeyError) as error:
             raise CorruptJobDataError(
-                f"the stored records or arguments of {job.func_name} cannot be decoded: {error}"
+                f"the stored records or arguments of job {job.uuid} ({job.func_name}) "
+                f"cannot be decoded: {error}"
             ) from error
         if not job.records and job.company_id:
             records = records.with_company(job.company_id)

@@ -10,6 +10,7 @@ once, and then serves every database found by :mod:`.served_databases`.
 import logging
 import os
 import threading
+from functools import partial
 
 from odoo.tools import config
 
@@ -37,8 +38,8 @@ NO_HTTP_WORKER = (
 )
 
 
-class _ProcessRunner:
-    """What this process decided, and its runner while it runs."""
+class _EmbeddedRunnerState:
+    """What this process decided about running jobs, and its candidate runner while it runs."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -48,7 +49,7 @@ class _ProcessRunner:
         self.pid: int | None = None
 
 
-_process = _ProcessRunner()
+_process = _EmbeddedRunnerState()
 _not_server_wide_reported = False
 
 
@@ -106,9 +107,14 @@ def start_embedded_runner(process_kind: str) -> bool:
             runner_config.leader_check_interval,
             runner_config.database_check_interval,
         )
+        if runner_config.databases is not None:
+            _logger.info(
+                "job_worker runner: serving only the databases of [job_worker] databases: %s",
+                ", ".join(runner_config.databases) or "none",
+            )
         _process.runner = build_process_runner(
             runner_config,
-            list_databases=list_served_databases,
+            list_databases=partial(list_served_databases, runner_config.databases),
             connection_params=engine_connection_params,
             transaction_factory=odoo_transaction_factory,
         )

@@ -1,5 +1,6 @@
 """The databases an embedded runner serves: those this server would serve (``db_name``,
-``dbfilter``) that have ``job_worker`` installed."""
+``dbfilter``) that have ``job_worker`` installed, among ``[job_worker] databases`` when
+it is set."""
 
 import logging
 from contextlib import closing
@@ -16,22 +17,28 @@ RUNNER_PARAMETER = "job_worker.runner"
 RUNNER_ENABLED = "enabled"
 RUNNER_DISABLED = "disabled"
 
-_host_filter_reported = False
+_host_filter_reported: tuple[str, ...] | None = None
 
 
-def list_served_databases() -> list[str]:
-    """Databases of this server that have ``job_worker`` installed, by name."""
+def list_served_databases(only: tuple[str, ...] | None = None) -> list[str]:
+    """Databases of this server that have ``job_worker`` installed, by name; with
+    ``only`` (``[job_worker] databases``), those of them named there."""
     names = db_service.list_dbs(force=True)
     dbfilter = config["dbfilter"]
-    if dbfilter and ("%h" in dbfilter or "%d" in dbfilter):
+    host_dependent = bool(dbfilter) and ("%h" in dbfilter or "%d" in dbfilter)
+    if host_dependent:
         # The filter depends on each request's host, which a background thread has not:
         # serve the databases the server lists (restricted to db_name when it is set).
-        _report_host_filter_once(dbfilter)
         if config["db_name"]:
             names = sorted(set(config["db_name"]).intersection(names))
     else:
         names = http.db_filter(names, host="")
-    return [name for name in names if has_job_worker_installed(name, for_runner=True)]
+    if only is not None:
+        names = [name for name in names if name in only]
+    served = [name for name in names if has_job_worker_installed(name, for_runner=True)]
+    if host_dependent and only is None:
+        _warn_host_filter(dbfilter, served)
+    return served
 
 
 def has_job_worker_installed(dbname: str, for_runner: bool = False) -> bool:
@@ -63,13 +70,19 @@ def has_job_worker_installed(dbname: str, for_runner: bool = False) -> bool:
     return not (for_runner and row[1] == RUNNER_DISABLED)
 
 
-def _report_host_filter_once(dbfilter):
+def _warn_host_filter(dbfilter: str, served: list[str]) -> None:
+    """One WARNING when the databases served under a host-dependent filter are first
+    known, and again whenever they change: a copy of production (a staging database)
+    restored on the same cluster would run production's jobs, e-mails included."""
     global _host_filter_reported
-    if not _host_filter_reported:
-        _host_filter_reported = True
-        _logger.info(
-            "job_worker: dbfilter %r depends on the request's host; the runner serves every "
-            "listed database that has job_worker installed%s",
-            dbfilter,
-            " among db_name" if config["db_name"] else "",
-        )
+    if _host_filter_reported == tuple(served):
+        return
+    _host_filter_reported = tuple(served)
+    _logger.warning(
+        "job_worker runner: dbfilter %r depends on the request's host, so the runner "
+        "serves every database %s that has job_worker installed: %s. Set [job_worker] "
+        "databases = <name>,... (or JOB_WORKER_DATABASES) to serve only those",
+        dbfilter,
+        "of db_name" if config["db_name"] else "Odoo lists (all those of its PostgreSQL user)",
+        ", ".join(served) or "none",
+    )

@@ -216,7 +216,7 @@ class TestRefusals(ChannelConfigurationCase):
             env.cr.execute("UPDATE queue_job_channel SET capacity = 99 WHERE parent_id IS NULL")
             raise RuntimeError("disk on fire")
 
-        self.patch(channels_as_code, "_write_channels", fail_after_a_write)
+        self.patch(channels_as_code, "_store_channels", fail_after_a_write)
         before = self.all_channels()
         with self.assertLogs(LOGGER, logging.ERROR) as logs:
             self.assertIsNone(self.apply("root:4"))
@@ -268,6 +268,20 @@ class TestConcurrentRegistryLoads(CommittedDataMixin, ChannelConfigurationCase):
             result = self.apply("root:9")
 
         self.assertIn("SerializationFailure", result.error)
+        self.assertEqual(self.all_channels(), before)
+
+    def test_a_channel_row_held_past_the_lock_timeout_is_left_with_a_warning_naming_it(self):
+        before = self.all_channels()
+        with self.registry.cursor() as holder:  # another transaction, left open
+            holder.execute("SELECT id FROM queue_job_channel WHERE parent_id IS NULL FOR UPDATE")
+            with self.assertLogs(LOGGER, logging.WARNING) as logs:
+                result = self.apply("root:9")
+            holder.rollback()
+
+        self.assertIn("channel root: another transaction has held its row", result.error)
+        [line] = logs.output
+        self.assertIn("not applied by this process", line)
+        self.assertIn("LockNotAvailable", line)
         self.assertEqual(self.all_channels(), before)
 
 

@@ -58,6 +58,20 @@ class TestJobManagement(TransactionCase):
             (job.state, job.retry, job.exc_name, job.exc_message), ("pending", 0, False, False)
         )
 
+    def test_requeue_of_a_failed_parent_and_its_waiting_child_keeps_the_child_waiting(self):
+        parent = self.partner.delayable().write({"name": "parent"})
+        child = self.partner.delayable().write({"name": "child"})
+        chain(parent, child).delay()
+        parent_job, child_job = parent._generated_job, child._generated_job
+        self.env.cr.execute("UPDATE queue_job SET state = 'failed' WHERE id = %s", [parent_job.id])
+        (parent_job | child_job).invalidate_recordset()
+        (parent_job | child_job).requeue()
+        (parent_job | child_job).invalidate_recordset()
+        self.assertEqual((parent_job.state, child_job.state), ("pending", "wait_dependencies"))
+        parent_job.button_done()
+        child_job.invalidate_recordset()
+        self.assertEqual(child_job.state, "pending")
+
     def test_cancel_and_set_done_follow_the_graph(self):
         first = self.partner.delayable().write({"name": "1"})
         second = self.partner.delayable().write({"name": "2"})

@@ -168,7 +168,7 @@ class TestProcessingSettings(TransactionCase):
         )
 
     def test_disabling_the_runner_takes_the_database_out_of_the_served_ones(self):
-        from ..served_databases import has_job_worker_installed
+        from ..runner.served_databases import has_job_worker_installed
 
         dbname = self.env.cr.dbname
         self.assertTrue(has_job_worker_installed(dbname, for_runner=True))

@@ -87,17 +87,18 @@ class TestProcessingEndpoints(HttpCase):
         self.assertEqual((wrong.status_code, short.status_code), (403, 403))
         self.assertEqual(wrong.json()["message"], short.json()["message"])
 
-    def test_without_a_configured_key_the_endpoints_say_they_are_disabled(self):
+    def test_without_a_configured_key_any_key_is_refused_as_a_wrong_one(self):
         api_key.revoke_api_key(self.env)
         response = self.call("/job_worker/keepalive", key="anything")
-        self.assertEqual(response.status_code, 503)
-        self.assertEqual(response.json()["error"], "disabled")
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(response.json()["error"], "wrong_key")
 
     def test_a_key_from_the_configuration_file_or_environment_is_accepted(self):
         api_key.revoke_api_key(self.env)
-        self.patch(api_key, "read_job_worker_section", lambda: {"api_key": "from-the-file"})
-        self.patch(api_key, "environment_api_key", lambda: "from-the-environment")
-        for key in ("from-the-file", "from-the-environment"):
+        from_file, from_environment = "from-the-file-" * 3, "from-the-environment-" * 2
+        self.patch(api_key, "read_job_worker_section", lambda: {"api_key": from_file})
+        self.patch(api_key, "environment_api_key", lambda: from_environment)
+        for key in (from_file, from_environment):
             self.assertEqual(self.call("/job_worker/keepalive", key=key).status_code, 200)
         self.assertEqual(self.call("/job_worker/keepalive", key="other").status_code, 403)
 

@@ -35,6 +35,27 @@ class TestSchema(TransactionCase):
                 self.assertTrue(odoo_columns, f"Odoo created no table {table}")
                 self.assertEqual(self.columns(ENGINE_SCHEMA, table), odoo_columns)
 
+    def test_the_engine_s_unique_channel_index_is_odoo_s(self):
+        """The engine's tests rely on the unique complete name the model declares."""
+        cr = self.env.cr
+        cr.execute(f"CREATE SCHEMA {ENGINE_SCHEMA}")
+        cr.execute(f"SET LOCAL search_path TO {ENGINE_SCHEMA}")
+        cr.execute(load_query("queue_job_table"))
+        cr.execute("SET LOCAL search_path TO DEFAULT")
+        definitions = {}
+        for schema in ("public", ENGINE_SCHEMA):
+            cr.execute(
+                """
+                SELECT indexname, replace(indexdef, schemaname || '.', '')
+                FROM pg_indexes
+                WHERE schemaname = %s AND indexname = 'queue_job_channel_complete_name_unique'
+                """,
+                [schema],
+            )
+            definitions[schema] = cr.fetchall()
+        self.assertTrue(definitions["public"], "Odoo created no unique index on complete_name")
+        self.assertEqual(definitions[ENGINE_SCHEMA], definitions["public"])
+
     def test_runtime_schema_is_in_place(self):
         cr = self.env.cr
         cr.execute(
@@ -55,6 +76,7 @@ class TestSchema(TransactionCase):
                 "queue_job_notify_on_insert",
                 "queue_job_notify_on_room",
                 "queue_job_notify_on_runnable",
+                "queue_job_wait_for_parents",
             ],
         )
         cr.execute("SELECT prosrc FROM pg_proc WHERE proname = 'queue_job_notify_runnable'")

@@ -196,3 +196,34 @@ CREATE TRIGGER queue_job_follow_dependencies
         AND OLD.state IS DISTINCT FROM NEW.state
     )
     EXECUTE FUNCTION queue_job_follow_dependencies();
+
+-- A job of a graph may become pending only once all its parents are done, whatever
+-- writes its state (Requeue on a failed parent and its waiting child, the ORM, plain
+-- SQL): otherwise the child would be claimable and run before, or without, its parents.
+-- Such a write leaves it waiting instead; the trigger above releases it when its last
+-- parent is done. Jobs outside any graph have no parents and cost no call.
+CREATE OR REPLACE FUNCTION queue_job_wait_for_parents() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (
+        SELECT 1
+          FROM queue_job_dependency_rel AS rel
+          JOIN queue_job AS parent ON parent.id = rel.parent_id
+         WHERE rel.job_id = NEW.id AND parent.state <> 'done'
+    ) THEN
+        NEW.state := 'wait_dependencies';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+DROP TRIGGER IF EXISTS queue_job_wait_for_parents ON queue_job;
+CREATE TRIGGER queue_job_wait_for_parents
+    BEFORE UPDATE OF state ON queue_job
+    FOR EACH ROW
+    WHEN (
+        NEW.graph_uuid IS NOT NULL
+        AND NEW.state = 'pending'
+        AND OLD.state IS DISTINCT FROM NEW.state
+    )
+    EXECUTE FUNCTION queue_job_wait_for_parents();

@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS queue_job_channel (
     write_uid         integer,
     write_date        timestamp
 );
+-- The model's unique complete name (Odoo names it after `_complete_name_unique`): two
+-- processes creating the same channel at once cannot both succeed.
+CREATE UNIQUE INDEX IF NOT EXISTS queue_job_channel_complete_name_unique
+    ON queue_job_channel (complete_name);
 
 -- Job functions (`queue.job.function`): defaults per `model.method`.
 CREATE TABLE IF NOT EXISTS queue_job_function (

@@ -1,10 +1,16 @@
 -- Recover started jobs whose processor is gone, and return what became of them.
 WITH live_owner AS (
-    -- 1. Connections to this database right now. A processor's engine connection carries
-    --    its name; a dead process's connections vanish from here at once.
-    SELECT DISTINCT application_name AS name
-    FROM pg_stat_activity
-    WHERE datname = current_database()
+    -- 1. Connections to this database right now, of the role this connection logged in
+    --    as. A processor's engine connection carries its name; a dead process's
+    --    connections vanish from here at once. Another role's connection proves nothing:
+    --    any role allowed to connect can take any name (a job's owner is shown on the
+    --    job), and would keep that job started forever. usesysid, the role a connection
+    --    logged in as, is shown to every role and cannot be changed by the connection.
+    SELECT DISTINCT activity.application_name AS name
+    FROM pg_stat_activity AS activity
+    WHERE activity.datname = current_database()
+      AND activity.usesysid = (SELECT own.usesysid FROM pg_stat_activity AS own
+                               WHERE own.pid = pg_backend_pid())
 ),
 orphan AS (
     -- 2. Started jobs whose owner is not connected, past a grace period after their
@@ -29,12 +35,14 @@ orphan AS (
 )
 -- 3. Pending again with the attempt counted, after a backoff that doubles with each
 --    attempt (1 s, 2 s, 4 s … at most a minute: a job that kills its worker must not
---    crash-loop them), or failed once the attempts are spent.
+--    crash-loop them), or failed once the attempts are spent. The exponent stops at 6
+--    (64 s, above the minute): 2 to the power of a large attempt count (unlimited
+--    retries) overflows, and one such job would make this whole statement fail.
 UPDATE queue_job AS job
 SET state = CASE WHEN job.max_retries > 0 AND job.retry >= job.max_retries
                  THEN 'failed' ELSE 'pending' END,
     eta = (now() AT TIME ZONE 'UTC')
-          + make_interval(secs => least(60, power(2, greatest(job.retry - 1, 0)))),
+          + make_interval(secs => least(60, power(2, least(greatest(job.retry - 1, 0), 6)))),
     exc_name = 'JobFoundDead',
     exc_message = format(
         'worker died: processor %%s disconnected while attempt %%s of %%s ran',
