@@ -1,5 +1,5 @@
 # The two commands of the README (test, serve), and focused commands for development.
-.PHONY: help test test-engine test-odoo test-e2e serve odoo-env lint format
+.PHONY: help test test-engine test-odoo test-e2e test-oca serve odoo-env lint format
 
 help:  ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -27,3 +27,6 @@ lint:  ## ruff check and ruff format --check
 
 format:  ## ruff format and ruff check --fix
 	bash scripts/dev-tools.sh && .venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+test-oca:  ## OCA queue_job's own tests, renamed, on job_worker (downloads them; not in `make test`)
+	bash scripts/port-oca-tests.sh

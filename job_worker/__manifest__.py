@@ -26,6 +26,7 @@ Background jobs for Odoo 19 stored in PostgreSQL and run in-process.
         "security/ir.model.access.csv",
         "data/job_worker_cron.xml",
         "data/mail_message_subtype.xml",
+        "data/queue_job_function_data.xml",
         "views/queue_job_views.xml",
         "views/queue_job_function_views.xml",
         "views/queue_job_channel_views.xml",

@@ -1,8 +1,11 @@
-"""The field type that stores job arguments as JSON through the engine's codec."""
+"""The field type that stores job arguments as JSON through the engine's codec, and
+OCA ``queue_job``'s ``JobEncoder`` and ``JobDecoder`` over the same codec."""
+
+import json
 
 from odoo import fields
 
-from .engine.codec import UndecodableValueError, dumps, loads
+from .engine.codec import UndecodableValueError, dumps, loads, to_json_tree
 from .engine.errors import CorruptJobDataError
 from .enqueue.argument_codec import codec_extensions
 
@@ -79,3 +82,25 @@ class JobSerialized(fields.Field):
 
     def convert_to_export(self, value, record):
         return self.convert_to_read(value, record) or ""
+
+
+class JobEncoder(json.JSONEncoder):
+    """``json.dumps(value, cls=JobEncoder)`` encodes recordsets, dates and the other
+    values a job argument may hold as jobs store them (OCA's encoder). A recordset keeps
+    its model, ids, user, superuser flag and the context keys a job keeps."""
+
+    def default(self, o):
+        env = getattr(o, "env", None)
+        return to_json_tree(o, "value", codec_extensions(env) if env is not None else ())
+
+
+class JobDecoder(json.JSONDecoder):
+    """``json.loads(text, cls=JobDecoder, env=env)`` decodes what :class:`JobEncoder`
+    (or OCA's) wrote; recordsets are rebuilt in ``env``."""
+
+    def __init__(self, *args, env=None, **kwargs):
+        self.env = env
+        super().__init__(*args, **kwargs)
+
+    def decode(self, s, *args, **kwargs):
+        return loads(s, codec_extensions(self.env) if self.env is not None else ())

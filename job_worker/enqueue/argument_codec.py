@@ -11,7 +11,8 @@ from odoo import models
 from ..engine.codec import CodecExtension
 
 CONTEXT_KEYS_KEPT = ("tz", "lang", "allowed_company_ids", "force_company", "active_test")
-"""Context keys a recordset keeps when stored in a job (OCA's allow-list)."""
+"""Context keys a recordset keeps when stored in a job (OCA's allow-list), unless its
+model's ``_job_prepare_context_before_enqueue_keys()`` names others."""
 
 
 class RecordsetExtension:
@@ -32,9 +33,9 @@ class RecordsetExtension:
                 f"{value._name} records that are not saved yet (new ids {unsaved!r}) "
                 "cannot be stored in a job"
             )
-        context = {
-            key: value.env.context[key] for key in CONTEXT_KEYS_KEPT if key in value.env.context
-        }
+        # The model's hook names the keys kept (OCA's; CONTEXT_KEYS_KEPT by default).
+        kept = value._job_prepare_context_before_enqueue_keys()
+        context = {key: value.env.context[key] for key in kept if key in value.env.context}
         return {
             "model": value._name,
             "ids": list(value._ids),

@@ -1,8 +1,22 @@
 """``records.with_delay(...)``: a recordset whose method calls become jobs."""
 
+from odoo import models
+
 from .no_delay import runs_without_delay
 from .prepare import JobProperties, check_delayable_method, prepare_job
 from .store import store_jobs
+
+
+def as_job(stored):
+    """A stored ``queue.job`` record as OCA's ``Job`` (with the model's
+    ``_job_store_values()`` written); a trapped job, or no record, as it is."""
+    from ..job import Job  # the OCA-facing module imports this package
+
+    if not isinstance(stored, models.BaseModel) or not stored:
+        return stored
+    job = Job._load_from_db_record(stored)
+    job.store()
+    return job
 
 
 class DelayableRecordset:
@@ -10,7 +24,8 @@ class DelayableRecordset:
 
     Returned by ``records.with_delay(...)``. Looking up a method that the model does not
     have raises ``AttributeError`` at once; calling it stores the job and returns the
-    ``queue.job`` record (or, with a no-delay switch on, the method's result).
+    :class:`~odoo.addons.job_worker.job.Job` (or, with a no-delay switch on, the
+    method's result; inside ``trap_jobs()``, the trapped job).
     """
 
     def __init__(self, records, **properties):
@@ -24,7 +39,7 @@ class DelayableRecordset:
             prepared = prepare_job(self.records, name, args, kwargs, self.properties)
             if runs_without_delay(self.records.env):
                 return prepared.perform()
-            return store_jobs(self.records.env, [prepared], dependencies={})[0]
+            return as_job(store_jobs(self.records.env, [prepared], dependencies={})[0])
 
         delay.__name__ = name
         return delay

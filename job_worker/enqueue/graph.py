@@ -17,11 +17,17 @@ nest. ``.delay()`` on any node stores the whole graph in one go: jobs with paren
 dependents, a failed one keeps them waiting).
 """
 
+import logging
+import uuid
 from itertools import pairwise
 
+from .delayable_recordset import as_job
 from .no_delay import runs_without_delay
 from .prepare import JobProperties, check_delayable_method, prepare_job
-from .store import store_jobs
+from .store import store_jobs, wait_for_new_parents
+
+# Logged under the public module's name (odoo.addons.job_worker.delay), as OCA's is.
+_logger = logging.getLogger(f"{__package__.rpartition('.')[0]}.delay")
 
 
 class _Node:
@@ -48,8 +54,8 @@ class _Node:
         return self
 
     def delay(self):
-        """Store every job of the graph this node belongs to; return them (or, with a
-        no-delay switch on, run them now in dependency order)."""
+        """Store every job of the graph this node belongs to; return them as OCA's
+        ``Job`` (or, with a no-delay switch on, run them now in dependency order)."""
         return self._graph_of().delay()
 
 
@@ -91,8 +97,15 @@ class Delayable(_Node):
         return [self]
 
     def __repr__(self):
-        call = f".{self._call[0]}(...)" if self._call else " (no call yet)"
-        return f"Delayable({self.records!r}{call})"
+        if self._call is None:
+            return f"Delayable({self.records!r} (no call yet))"
+        name, args, kwargs = self._call
+        return f"Delayable({self.records!r}.{name}({args!r}, {kwargs!r}))"
+
+    def __del__(self):
+        # A call captured and never delayed is usually a forgotten .delay() (OCA warns too).
+        if self._call is not None and self._generated_job is None and not self._graph.delayed:
+            _logger.warning("Delayable %r was prepared but never delayed", self)
 
 
 class DelayableGroup(_Node):
@@ -105,6 +118,11 @@ class DelayableGroup(_Node):
         first = nodes[0]._heads()[0]
         for node in nodes[1:]:
             first._graph.merge(node._heads()[0]._graph)
+
+    @property
+    def _delayables(self):
+        """The delayables of this group, however nested (OCA's name)."""
+        return {vertex for node in self.nodes for vertex in _vertices(node)}
 
     def _heads(self):
         return [head for node in self.nodes for head in node._heads()]
@@ -128,6 +146,12 @@ class DelayableChain(_Node):
 
     def _tails(self):
         return self.nodes[-1]._tails()
+
+
+def _vertices(node):
+    if isinstance(node, Delayable):
+        return [node]
+    return [vertex for member in node.nodes for vertex in _vertices(member)]
 
 
 def group(*nodes) -> DelayableGroup:
@@ -158,37 +182,80 @@ class DelayableGraph:
             self.parents[id(child)].append(parent)
 
     def merge(self, other):
+        """One graph of both; a delayable delayed before may join (see :meth:`delay`)."""
         if other is self:
             return
-        if self.delayed or other.delayed:
-            raise RuntimeError("a graph that was delayed cannot be extended")
         for vertex in other.vertices:
             self.vertices.append(vertex)
             self.parents[id(vertex)] = other.parents[id(vertex)]
             vertex._graph = self
+        self.delayed = self.delayed and other.delayed
 
     def delay(self):
-        if self.delayed:
+        """Store the jobs of the graph's delayables not delayed yet, as one graph; return
+        them. A delayable delayed before keeps its job, which waits for its new parents
+        too (if it has not started: see :func:`.store.wait_for_new_parents`)."""
+        fresh = [vertex for vertex in self._in_dependency_order() if vertex._generated_job is None]
+        if self.delayed or not fresh:
             raise RuntimeError("this graph was delayed already")
-        ordered = self._in_dependency_order()
-        for vertex in ordered:
+        for vertex in fresh:
             if vertex._call is None:
                 raise ValueError(f"{vertex!r} has no call to delay: call a method on it first")
         prepared = [
-            prepare_job(vertex.records, *vertex._call, vertex.properties) for vertex in ordered
+            prepare_job(vertex.records, *vertex._call, vertex.properties) for vertex in fresh
         ]
         self.delayed = True
-        if runs_without_delay(ordered[0].records.env):
+        # OCA's switch: set in any job's environment, the whole graph runs now.
+        if any(runs_without_delay(vertex.records.env) for vertex in fresh):
             return [job.perform() for job in prepared]
-        position = {id(vertex): index for index, vertex in enumerate(ordered)}
-        dependencies = {
-            position[id(vertex)]: [position[id(parent)] for parent in self.parents[id(vertex)]]
-            for vertex in ordered
+        stored_before = {
+            id(vertex): vertex._generated_job.db_record()
+            for vertex in self.vertices
+            if vertex._generated_job is not None and hasattr(vertex._generated_job, "db_record")
         }
-        jobs = store_jobs(ordered[0].records.env, prepared, dependencies)
-        for vertex, job in zip(ordered, jobs, strict=True):
+        graph_uuid = next(
+            (record.graph_uuid for record in stored_before.values() if record.graph_uuid), None
+        )
+        if stored_before:
+            graph_uuid = graph_uuid or str(uuid.uuid4())
+            for job in prepared:
+                job.values["graph_uuid"] = graph_uuid
+        position = {id(vertex): index for index, vertex in enumerate(fresh)}
+        dependencies = {
+            position[id(vertex)]: [
+                position[id(parent)] if id(parent) in position else stored_before[id(parent)]
+                for parent in self.parents[id(vertex)]
+                if id(parent) in position or id(parent) in stored_before
+            ]
+            for vertex in fresh
+        }
+        env = fresh[0].records.env
+        jobs = [as_job(job) for job in store_jobs(env, prepared, dependencies)]
+        for vertex, job in zip(fresh, jobs, strict=True):
             vertex._generated_job = job
+        for vertex_id, record in stored_before.items():
+            new_parents = [
+                parent._generated_job.db_record()
+                for parent in self.parents[vertex_id]
+                if id(parent) in position
+            ]
+            if new_parents:
+                wait_for_new_parents(record, new_parents, graph_uuid)
+        for vertex in self.vertices:
+            for parent in self.parents[id(vertex)]:
+                _link_jobs(parent._generated_job, vertex._generated_job)
         return jobs
+
+    @staticmethod
+    def _ensure_same_graph_uuid(jobs):
+        """Give unstored OCA ``Job`` objects one graph UUID (theirs if one has it)."""
+        if len(jobs) < 2:
+            return
+        graph_uuid = next((job.graph_uuid for job in jobs if job.graph_uuid), None)
+        graph_uuid = graph_uuid or str(uuid.uuid4())
+        for job in jobs:
+            if not job.db_record():
+                job.graph_uuid = graph_uuid
 
     def _in_dependency_order(self):
         """Vertices with every parent before its children; ValueError on a cycle."""
@@ -207,3 +274,10 @@ class DelayableGraph:
                 placed.add(id(vertex))
             remaining = [vertex for vertex in remaining if id(vertex) not in placed]
         return ordered
+
+
+def _link_jobs(parent, child):
+    """Record on OCA ``Job`` objects who waits for whom (``_depends_on``)."""
+    if hasattr(child, "_depends_on") and hasattr(parent, "_reverse_depends_on"):
+        child._depends_on.add(parent)
+        parent._reverse_depends_on.add(child)

@@ -15,8 +15,8 @@ from odoo import fields
 
 from ..engine.codec import dumps, dumps_tree, to_json_tree
 from ..engine.schema import ROOT_CHANNEL
-from ..job import JobDescription
 from .argument_codec import codec_extensions
+from .identity import JobDescription
 
 DEFAULT_PRIORITY = 10
 DEFAULT_MAX_RETRIES = 5
@@ -65,6 +65,8 @@ class PreparedJob:
     args: tuple
     kwargs: dict
     values: dict = field(default_factory=dict)
+    properties: JobProperties = field(default_factory=JobProperties)
+    """The properties as the caller gave them (``eta=15``, ``identity_key=function``)."""
 
     def perform(self):
         """Run the call now, as the job would."""
@@ -109,7 +111,7 @@ def prepare_job(records, method_name, args, kwargs, properties: JobProperties) -
         )
     values = {
         "uuid": str(uuid.uuid4()),
-        "name": properties.description or _describe(method, func_name),
+        "name": properties.description or describe_method(method, func_name),
         "model_name": records._name,
         "method_name": method_name,
         "records": records_text,
@@ -125,10 +127,11 @@ def prepare_job(records, method_name, args, kwargs, properties: JobProperties) -
         "job_function_id": job_function.id,
         "identity_key": identity_key or None,
         "user_id": env.uid,
-        "company_id": env.company.id,
+        # OCA's company_id context key names the job's company (None: no company).
+        "company_id": env.context.get("company_id", env.company.id),
         "date_created": fields.Datetime.now(),
     }
-    return PreparedJob(records, method_name, tuple(args), dict(kwargs), values)
+    return PreparedJob(records, method_name, tuple(args), dict(kwargs), values, properties)
 
 
 def _bind_arguments(method, func_name, args, kwargs):
@@ -155,12 +158,12 @@ def _bind_arguments(method, func_name, args, kwargs):
     return names
 
 
-def _describe(method, func_name):
-    """The first line of the method's docstring, else ``Function model.method``."""
+def describe_method(method, func_name):
+    """The first line of the method's docstring, else ``model.method`` (OCA's)."""
     doc = inspect.getdoc(method)
     if doc and doc.strip():
         return doc.strip().splitlines()[0]
-    return f"Function {func_name}"
+    return func_name
 
 
 def _func_string(records, method_name, args, kwargs):

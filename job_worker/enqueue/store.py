@@ -21,11 +21,12 @@ _logger = logging.getLogger(__name__)
 def store_jobs(env, prepared_jobs, dependencies):
     """Store ``prepared_jobs``, in order, as one graph; return their ``queue.job`` records.
 
-    ``dependencies`` maps a job's index to the indexes of the jobs it waits for; each
-    must come earlier in the list. A job with parents waits (``wait_dependencies``); the
-    others are pending. A job whose identity key is held by a job still to run is not
-    stored: that job stands in its place (and in the graph). Inside ``trap_jobs()``
-    nothing is stored (see :mod:`.job_trap`).
+    ``dependencies`` maps a job's index to the jobs it waits for: indexes of jobs earlier
+    in the list, or ``queue.job`` records stored before (OCA's ``Job.add_depends``). A
+    prepared job's own ``graph_uuid`` value, if any, is kept. A job with parents waits
+    (``wait_dependencies``); the others are pending. A job whose identity key is held
+    by a job still to run is not stored: that job stands in its place (and in the
+    graph). Inside ``trap_jobs()`` nothing is stored (see :mod:`.job_trap`).
     """
     trap = job_trap.active_trap()
     if trap is not None:
@@ -36,14 +37,29 @@ def store_jobs(env, prepared_jobs, dependencies):
         .sudo()
         .with_context(mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True)
     )
-    parent_indexes = {parent for parents in dependencies.values() for parent in parents}
+    parent_indexes = {
+        parent for parents in dependencies.values() for parent in parents if isinstance(parent, int)
+    }
     stored = []
     for index, prepared in enumerate(prepared_jobs):
-        parents = [stored[parent] for parent in dependencies.get(index, ())]
+        parents = [
+            stored[parent] if isinstance(parent, int) else parent
+            for parent in dependencies.get(index, ())
+        ]
+        job_graph_uuid = prepared.values.get("graph_uuid") or graph_uuid
+        stored_before = [
+            parent for parent in dependencies.get(index, ()) if not isinstance(parent, int)
+        ]
+        if stored_before:
+            # The dependency triggers follow jobs of a graph only: child and parents join one.
+            job_graph_uuid = job_graph_uuid or stored_before[0].graph_uuid or str(uuid.uuid4())
+            for parent in stored_before:
+                _hold_as_parent(parent, job_graph_uuid)
+        waits = any(parent.state != JobState.DONE.value for parent in parents)
         values = {
             **prepared.values,
-            "graph_uuid": graph_uuid,
-            "state": (JobState.WAIT_DEPENDENCIES if parents else JobState.PENDING).value,
+            "graph_uuid": job_graph_uuid,
+            "state": (JobState.WAIT_DEPENDENCIES if waits else JobState.PENDING).value,
             "dependency_ids": [(6, 0, [parent.id for parent in parents])],
         }
         is_parent = index in parent_indexes
@@ -55,6 +71,36 @@ def store_jobs(env, prepared_jobs, dependencies):
     if due:
         env["queue.job"]._schedule_processing_at([job.eta or job.date_created for job in due])
     return stored
+
+
+def wait_for_new_parents(job, parents, graph_uuid):
+    """Make ``job``, stored before, wait for ``parents`` too (a delayable delayed before
+    that joins a new graph, as OCA allows). Its row is locked first; a job that has
+    started (or ended) cannot wait any more: ValueError. The parents join the graph so
+    that the dependency triggers follow them."""
+    job.env.flush_all()
+    cr = job.env.cr
+    cr.execute("SELECT state FROM queue_job WHERE id = %s FOR UPDATE", [job.id])
+    (state,) = cr.fetchone()
+    waiting_states = (JobState.PENDING.value, JobState.WAIT_DEPENDENCIES.value)
+    if state not in waiting_states:
+        raise ValueError(f"job {job.uuid} is {state}: it cannot wait for new parent jobs")
+    for parent in parents:
+        _hold_as_parent(parent, graph_uuid)
+    cr.execute(
+        "INSERT INTO queue_job_dependency_rel (job_id, parent_id)"
+        " SELECT %s, unnest(%s::integer[]) ON CONFLICT DO NOTHING",
+        [job.id, [parent.id for parent in parents]],
+    )
+    waits = any(parent.state != JobState.DONE.value for parent in parents)
+    cr.execute(
+        "UPDATE queue_job SET graph_uuid = coalesce(graph_uuid, %s),"
+        " state = CASE WHEN %s THEN 'wait_dependencies' ELSE state END WHERE id = %s",
+        [graph_uuid, waits, job.id],
+    )
+    job.env["queue.job"].invalidate_model(
+        ["graph_uuid", "state", "dependency_ids", "dependent_ids"]
+    )
 
 
 def _create_unless_duplicate(Job, values, must_be_visible=False):

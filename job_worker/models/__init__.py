@@ -12,3 +12,4 @@ from . import queue_job_processing_actions
 from . import queue_job_failure_notification
 from . import queue_job_related_action
 from . import queue_job_state_actions
+from . import queue_job_oca_names

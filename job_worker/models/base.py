@@ -1,7 +1,10 @@
-"""``with_delay()`` and ``delayable()`` on every model, as OCA ``queue_job`` provides them."""
+"""``with_delay()`` and ``delayable()`` on every model, as OCA ``queue_job`` provides them,
+with OCA's model hooks."""
 
-from odoo import models
+from odoo import api, models
 
+from ..enqueue.argument_codec import CONTEXT_KEYS_KEPT
+from ..enqueue.auto_delay import auto_delay_wrapper
 from ..enqueue.delayable_recordset import DelayableRecordset
 from ..enqueue.graph import Delayable
 
@@ -22,7 +25,7 @@ class Base(models.AbstractModel):
 
         ``records.with_delay(priority=5).method(*args, **kwargs)`` stores a job that will
         call ``records.method(*args, **kwargs)`` later, as the current user, and returns
-        the ``queue.job`` record.
+        it as a :class:`~odoo.addons.job_worker.job.Job`.
 
         :param priority: lower runs first (default 10)
         :param eta: do not start before: a datetime, a timedelta or a number of seconds
@@ -65,3 +68,18 @@ class Base(models.AbstractModel):
             channel=channel,
             identity_key=identity_key,
         )
+
+    def _patch_job_auto_delay(self, method_name, context_key=None):
+        """A version of ``method_name`` that delays itself when called (see
+        :mod:`..enqueue.auto_delay`); assign it to the model's class in ``_register_hook``."""
+        return auto_delay_wrapper(type(self), method_name, context_key=context_key)
+
+    @api.model
+    def _job_prepare_context_before_enqueue_keys(self):
+        """The context keys a recordset of this model keeps when stored in a job."""
+        return CONTEXT_KEYS_KEPT
+
+    def _job_store_values(self, job):
+        """Extra values of the ``queue.job`` row of ``job`` (a Job on these records),
+        written when it is stored (OCA's hook, for fields an addon adds to jobs)."""
+        return {}

@@ -1,10 +1,11 @@
 """The ``queue.job.function`` model: per ``model.method`` defaults for its jobs."""
 
+import ast
 import json
 import re
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from ..engine.retry import RetryPatternError, parse_retry_pattern
 from ..engine.schema import ROOT_CHANNEL
@@ -56,7 +57,8 @@ def _check_plain_data(value, path):
 class QueueJobFunction(models.Model):
     """Defaults for the jobs of one method, named ``<model>.<method>`` as in OCA ``queue_job``.
 
-    A job delayed without an explicit channel takes the channel of its function.
+    A job delayed without an explicit channel takes the channel of its function
+    (``channel``, or ``channel_id`` as OCA data files set it).
     Records of the same name declared by several modules merge into one, as in OCA:
     creating one that exists updates it. ``retry_pattern`` and ``related_action`` may be
     given as dicts (as OCA data files do with ``eval``); they are stored as JSON.
@@ -80,6 +82,24 @@ class QueueJobFunction(models.Model):
         "of the job, with plain data as keyword arguments. "
         "Empty: open the job's records."
     )
+    channel_id = fields.Many2one(
+        "queue.job.channel",
+        string="Channel record",
+        compute="_compute_channel_id",
+        inverse="_inverse_channel_id",
+        help="The configured channel named by Channel (OCA's field; setting it sets Channel).",
+    )
+    allow_commit = fields.Boolean(
+        help="OCA queue_job's permission for job code to commit. Kept for data files written "
+        "for queue_job: under job_worker a job may always commit (its work up to the commit "
+        "stays; the job is still held as running).",
+    )
+    edit_retry_pattern = fields.Text(
+        string="Retry pattern (Python)",
+        compute="_compute_edit_retry_pattern",
+        inverse="_inverse_edit_retry_pattern",
+        help="The retry pattern as OCA's form edits it: {1: 10, 5: 60, 10: (300, 900)}.",
+    )
     timeout = fields.Integer(
         string="Timeout (s)",
         help="Seconds a job may run before it is interrupted; 0: the default (1 hour).",
@@ -97,6 +117,11 @@ class QueueJobFunction(models.Model):
 
     @api.constrains("related_action")
     def _check_related_action(self):
+        if self.env.su and self.env.context.get("install_mode"):
+            # A module's data files may name related actions of any method (OCA's test
+            # addon does): loaded as written; the Related button refuses what it may
+            # not run, saying why.
+            return
         for function in self:
             try:
                 function.related_action_config()
@@ -158,6 +183,39 @@ class QueueJobFunction(models.Model):
         model = self.env["ir.model"].browse(vals["model_id"]).model
         return self.search([("name", "=", f"{model}.{vals['method']}")], limit=1)
 
+    @api.depends("channel")
+    def _compute_channel_id(self):
+        channels = self.env["queue.job.channel"].sudo().search([])
+        by_name = {channel.complete_name: channel.id for channel in channels}
+        for function in self:
+            function.channel_id = by_name.get(function.channel, False)
+
+    def _inverse_channel_id(self):
+        for function in self.filtered("channel_id"):
+            function.channel = function.channel_id.complete_name
+
+    @api.depends("retry_pattern")
+    def _compute_edit_retry_pattern(self):
+        for function in self:
+            pattern = parse_retry_pattern(function.retry_pattern)
+            function.edit_retry_pattern = str(
+                {
+                    attempt: tuple(_whole(bound) for bound in delay)
+                    if isinstance(delay, tuple)
+                    else _whole(delay)
+                    for attempt, delay in sorted(pattern.items())
+                }
+            )
+
+    def _inverse_edit_retry_pattern(self):
+        for function in self:
+            function.retry_pattern = json.dumps(_python_retry_pattern(function.edit_retry_pattern))
+
+    @api.model
+    def job_function_name(self, model_name, method_name):
+        """The name of the job function of ``model_name.method_name`` (OCA's helper)."""
+        return f"{model_name}.{method_name}"
+
     @api.depends("model_id.model", "method")
     def _compute_name(self):
         for function in self:
@@ -167,3 +225,35 @@ class QueueJobFunction(models.Model):
     def find_for(self, model_name, method_name):
         """The job function record of ``model_name.method_name``, or an empty recordset."""
         return self.sudo().search([("name", "=", f"{model_name}.{method_name}")], limit=1)
+
+
+def _whole(seconds):
+    """Seconds as an int when whole, as OCA's form shows them."""
+    return int(seconds) if float(seconds).is_integer() else seconds
+
+
+def _python_retry_pattern(text):
+    """A retry pattern typed as a Python dict, as JSON-ready data; UserError when it is
+    not one (the message names the bad entry)."""
+    if not text or not text.strip():
+        return {}
+    try:
+        pattern = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise UserError(
+            f"Retry pattern {text!r} is not a dict such as {{1: 10, 5: 60, 10: (300, 900)}}"
+        ) from None
+    if not isinstance(pattern, dict):
+        raise UserError(f"Retry pattern {text!r} must be a dict of attempt: seconds")
+    data = {}
+    for attempt, delay in pattern.items():
+        if not isinstance(attempt, int) or isinstance(attempt, bool):
+            raise UserError(f"Retry pattern key {attempt!r} is not an attempt number")
+        if isinstance(delay, (tuple, list)):
+            delay = list(delay)
+        data[str(attempt)] = delay
+    try:
+        parse_retry_pattern(json.dumps(data))
+    except RetryPatternError as error:
+        raise UserError(f"Retry pattern {text!r}: {error}") from None
+    return data

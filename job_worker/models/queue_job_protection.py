@@ -11,7 +11,9 @@ So these rules hold for every caller, the superuser included, and for every ORM 
 - jobs are created only by the delay API (``with_delay``, ``delayable``, graphs), which
   stores them as the superuser through :meth:`QueueJob._create_delayed_jobs`. That method
   is private: Odoo refuses RPC calls to methods whose name starts with ``_``, and a flag
-  in the context, which an RPC caller could send, proves nothing;
+  in the context, which an RPC caller could send, proves nothing. Server code running as
+  the superuser may also create jobs with OCA's ``EDIT_SENTINEL`` object in its context
+  (OCA's own test data does): an object, which no RPC context can hold;
 - a job's call is never rewritten, and its state, attempts, timestamps, outcome and
   owner change only through the state actions (or the engine, in SQL; or code running
   as superuser, which no RPC call does), never while the job is started;
@@ -57,8 +59,9 @@ class QueueJob(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        """Refused, unless the delay API stores these jobs (see the module's docstring)."""
-        if not (self.env.su and _storing_delayed_jobs.get()):
+        """Refused, unless the delay API stores these jobs, or code running as the superuser
+        passes OCA's ``EDIT_SENTINEL`` object in the context (see the module's docstring)."""
+        if not (self.env.su and (_storing_delayed_jobs.get() or self._has_edit_sentinel())):
             raise AccessError(
                 self.env._(
                     "Jobs cannot be created directly: they are stored by delaying a method "
@@ -67,6 +70,11 @@ class QueueJob(models.Model):
                 )
             )
         return super().create(vals_list)
+
+    def _has_edit_sentinel(self):
+        """Whether the context holds OCA's ``EDIT_SENTINEL`` itself: a Python object that
+        only server code can pass (a JSON-RPC context holds copies of data, never it)."""
+        return self.env.context.get("_job_edit_sentinel") is self.EDIT_SENTINEL
 
     def copy(self, default=None):
         """Refused: a copy could choose another call. Requeue the job, or delay a new one."""

@@ -98,14 +98,14 @@ class QueueJob(models.Model):
         if len(records) == 1:
             return {
                 "type": "ir.actions.act_window",
-                "name": self.env._("Related record"),
+                "name": self.env._("Related Record"),
                 "res_model": records._name,
                 "view_mode": "form",
                 "res_id": records.id,
             }
         return {
             "type": "ir.actions.act_window",
-            "name": self.env._("Related records"),
+            "name": self.env._("Related Records"),
             "res_model": records._name,
             "view_mode": "list,form",
             "domain": [("id", "in", records.ids)],

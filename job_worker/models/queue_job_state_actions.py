@@ -45,8 +45,13 @@ class QueueJob(models.Model):
     def button_cancelled(self):
         """Cancelled (and their waiting dependents with them)."""
         jobs = self._not_running(self.env._("cancelled"))
-        jobs._write_state(
-            {"state": JobState.CANCELLED.value, "date_cancelled": fields.Datetime.now()}
+        # Parents first: a selected dependent is then cancelled by the cascade, as one
+        # cancelled because of its parent (OCA's result text), not on its own.
+        first = jobs.filtered(lambda job: not job.dependency_ids & jobs)
+        values = {"state": JobState.CANCELLED.value, "date_cancelled": fields.Datetime.now()}
+        first._write_state(values)
+        (jobs - first).filtered(lambda job: job.state != JobState.CANCELLED.value)._write_state(
+            values
         )
         return True
 
@@ -57,7 +62,7 @@ class QueueJob(models.Model):
             {
                 "state": JobState.DONE.value,
                 "date_done": fields.Datetime.now(),
-                "result": self.env._("Set to done by %(user)s", user=self.env.user.name),
+                "result": self.env._("Manually set to done by %(user)s", user=self.env.user.name),
             }
         )
         return True
@@ -81,7 +86,7 @@ class QueueJob(models.Model):
         """Write, then forget cached states: the database's dependency trigger may have
         changed other jobs' (see ``engine/sql/queue_job_runtime.sql``)."""
         self._write_by_state_action(values)
-        self.env["queue.job"].invalidate_model(["state", "date_cancelled"])
+        self.env["queue.job"].invalidate_model(["state", "date_cancelled", "result"])
 
     def _not_running(self, change):
         self._check_job_queue_manager()

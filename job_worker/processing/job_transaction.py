@@ -115,6 +115,8 @@ class OdooJobTransaction:
             ) from error
         if not job.records and job.company_id:
             records = records.with_company(job.company_id)
+        # OCA's key: code that delays itself checks it to run, not delay again.
+        records = records.with_context(job_uuid=job.uuid)
         method = getattr(records, job.method_name, None)
         if not callable(method):
             raise CorruptJobDataError(

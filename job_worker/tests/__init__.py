@@ -7,6 +7,7 @@ from . import (
     test_job_protection,
     test_job_protection_rpc,
     test_oca_compatibility,
+    test_oca_job_api,
     test_out_of_range_job_data,
     test_outcomes,
     test_processing,

@@ -3,11 +3,13 @@ from datetime import datetime, timedelta, timezone
 from threading import Lock
 
 from odoo import fields
+from odoo.addons.job_worker.job import Job
 from odoo.tests import TransactionCase, new_test_user
 
 
 class TestEnqueue(TransactionCase):
-    """``with_delay()`` stores a job; a call that could never run stores nothing."""
+    """``with_delay()`` stores a job and returns it (OCA's ``Job``); a call that could
+    never run stores nothing."""
 
     @classmethod
     def setUpClass(cls):
@@ -19,7 +21,10 @@ class TestEnqueue(TransactionCase):
         return self.Job.search_count([])
 
     def test_with_delay_stores_a_pending_job_with_its_call(self):
-        job = self.partner.with_delay().write({"name": "Renamed"})
+        delayed = self.partner.with_delay().write({"name": "Renamed"})
+        self.assertIsInstance(delayed, Job)
+        self.assertEqual(delayed.args, ({"name": "Renamed"},))
+        job = delayed.db_record()
         self.assertEqual(job._name, "queue.job")
         self.assertEqual(job.state, "pending")
         self.assertEqual(job.model_name, "res.partner")

@@ -18,7 +18,7 @@ class TestJobManagement(TransactionCase):
         cls.Job = cls.env["queue.job"]
 
     def delay(self, **properties):
-        return self.partner.with_delay(**properties).write({"name": "x"})
+        return self.partner.with_delay(**properties).write({"name": "x"}).db_record()
 
     # -- protection ------------------------------------------------------------------------
 
@@ -62,7 +62,7 @@ class TestJobManagement(TransactionCase):
         parent = self.partner.delayable().write({"name": "parent"})
         child = self.partner.delayable().write({"name": "child"})
         chain(parent, child).delay()
-        parent_job, child_job = parent._generated_job, child._generated_job
+        parent_job, child_job = parent._generated_job.db_record(), child._generated_job.db_record()
         self.env.cr.execute("UPDATE queue_job SET state = 'failed' WHERE id = %s", [parent_job.id])
         (parent_job | child_job).invalidate_recordset()
         (parent_job | child_job).requeue()
@@ -77,13 +77,13 @@ class TestJobManagement(TransactionCase):
         second = self.partner.delayable().write({"name": "2"})
         third = self.partner.delayable().write({"name": "3"})
         chain(first, second).delay()
-        first._generated_job.button_done()
-        self.assertEqual(second._generated_job.state, "pending")
+        first._generated_job.db_record().button_done()
+        self.assertEqual(second._generated_job.db_record().state, "pending")
         fourth = self.partner.delayable().write({"name": "4"})
         chain(third, fourth).delay()
-        third._generated_job.button_cancelled()
-        self.assertEqual(fourth._generated_job.state, "cancelled")
-        self.assertTrue(fourth._generated_job.date_cancelled)
+        third._generated_job.db_record().button_cancelled()
+        self.assertEqual(fourth._generated_job.db_record().state, "cancelled")
+        self.assertTrue(fourth._generated_job.db_record().date_cancelled)
 
     def test_running_jobs_are_left_alone(self):
         running, waiting = self.delay(), self.delay()

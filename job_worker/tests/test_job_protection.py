@@ -34,15 +34,28 @@ class TestJobCreation(TransactionCase):
         with self.assertRaises(AccessError):
             Job.create({"model_name": "res.users", "method_name": "write", "uuid": "forged"})
 
+    def test_superuser_code_with_ocas_edit_sentinel_object_may_create_and_no_one_else(self):
+        Job = self.env["queue.job"]
+        values = {"model_name": "res.partner", "method_name": "exists", "uuid": "sentinel"}
+        with self.assertRaises(AccessError):  # the very object, but not as the superuser
+            manager = new_test_user(
+                self.env,
+                login="sentinel_manager",
+                groups="base.group_user,job_worker.group_queue_job_manager",
+            )
+            Job.with_user(manager).with_context(_job_edit_sentinel=Job.EDIT_SENTINEL).create(values)
+        created = Job.sudo().with_context(_job_edit_sentinel=Job.EDIT_SENTINEL).create(values)
+        self.assertEqual(created.uuid, "sentinel")
+
     def test_the_delay_api_still_stores_jobs(self):
         partner = self.env["res.partner"].create({"name": "Delayed"})
-        job = partner.with_delay().write({"name": "later"})
+        job = partner.with_delay().write({"name": "later"}).db_record()
         self.assertEqual(
             (job.model_name, job.method_name, job.state), ("res.partner", "write", "pending")
         )
 
     def test_jobs_cannot_be_copied(self):
-        job = self.env["res.partner"].create({"name": "Copied"}).with_delay().write({})
+        job = self.env["res.partner"].create({"name": "Copied"}).with_delay().write({}).db_record()
         count = self.env["queue.job"].search_count([])
         with self.assertRaisesRegex(AccessError, "cannot be copied"):
             job.copy({"model_name": "res.users"})
@@ -55,8 +68,10 @@ class TestJobCreation(TransactionCase):
             groups="base.group_user,job_worker.group_queue_job_manager",
         )
         partner = self.env["res.partner"].create({"name": "Owned"})
-        as_manager = partner.with_user(manager).with_delay().write({"name": "m"})
-        as_superuser = partner.with_user(manager).sudo().with_delay().write({"name": "s"})
+        as_manager = partner.with_user(manager).with_delay().write({"name": "m"}).db_record()
+        as_superuser = (
+            partner.with_user(manager).sudo().with_delay().write({"name": "s"}).db_record()
+        )
         self.assertEqual(as_manager.user_id, manager)
         self.assertEqual(
             (as_manager.records.env.uid, as_manager.records.env.su), (manager.id, False)
@@ -69,7 +84,9 @@ class TestJobCreation(TransactionCase):
 class TestJobWrites(TransactionCase):
     def setUp(self):
         super().setUp()
-        self.job = self.env["res.partner"].create({"name": "Written"}).with_delay().write({})
+        self.job = (
+            self.env["res.partner"].create({"name": "Written"}).with_delay().write({}).db_record()
+        )
         manager = new_test_user(
             self.env,
             login="protection_writer",
@@ -192,7 +209,7 @@ class TestRelatedActionConfiguration(TransactionCase):
 
     def test_a_refused_action_stored_in_sql_is_refused_again_when_it_runs(self):
         function = self.function({"func_name": "related_action_open_record"})
-        job = self.env["res.partner"].create({"name": "Related"}).with_delay().write({})
+        job = self.env["res.partner"].create({"name": "Related"}).with_delay().write({}).db_record()
         job_count = self.env["queue.job"].search_count([])
         for config in (
             '{"func_name": "copy", "kwargs": {"default": {"method_name": "unlink"}}}',
@@ -210,16 +227,31 @@ class TestRelatedActionConfiguration(TransactionCase):
         self.assertEqual(self.env["queue.job"].search_count([]), job_count)
         self.assertEqual(job.exists().state, "pending")
 
+    def test_a_modules_data_file_may_name_any_method_and_the_button_still_refuses_it(self):
+        loading = self.env["queue.job.function"].with_context(install_mode=True)
+        loading.create(
+            {
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "method": "write",
+                "related_action": {"func_name": "copy"},
+            }
+        )
+        job = self.env["res.partner"].create({"name": "Related"}).with_delay().write({}).db_record()
+        with self.assertRaisesRegex(UserError, "refused"):
+            job.open_related_action()
+        with self.assertRaisesRegex(ValidationError, "'copy'"):  # not while loading: refused
+            self.function({"func_name": "copy"})
+
     def test_unknown_keyword_arguments_are_a_clear_error(self):
         self.function({"func_name": "related_action_open_record", "kwargs": {"extra": 1}})
-        job = self.env["res.partner"].create({"name": "Related"}).with_delay().write({})
+        job = self.env["res.partner"].create({"name": "Related"}).with_delay().write({}).db_record()
         with self.assertRaisesRegex(UserError, "cannot take its keyword arguments extra"):
             job.open_related_action()
 
 
 class TestJobsWithoutUsableData(TransactionCase):
     def job_with(self, **columns):
-        job = self.env["res.partner"].create({"name": "Odd"}).with_delay().write({})
+        job = self.env["res.partner"].create({"name": "Odd"}).with_delay().write({}).db_record()
         for column, value in columns.items():
             self.env.cr.execute(
                 f"UPDATE queue_job SET {column} = %s WHERE id = %s", [value, job.id]

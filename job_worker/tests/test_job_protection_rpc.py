@@ -25,7 +25,7 @@ class TestJobProtectionOverRpc(HttpCase):
         self.settings_group = self.env.ref("base.group_system")
         self.assertNotIn(self.settings_group, self.manager.all_group_ids)
         self.partner = self.env["res.partner"].create({"name": "Target"})
-        self.job = self.partner.with_delay().write({"name": "planned"})
+        self.job = self.partner.with_delay().write({"name": "planned"}).db_record()
         self.authenticate(MANAGER_LOGIN, MANAGER_LOGIN)
 
     def call_kw(self, model, method, args, kwargs=None):

@@ -61,7 +61,7 @@ class TestProcessing(CommittedDataMixin, TransactionCase):
                 .with_delay(priority=3)
                 .write({"name": "Other done"})
             )
-            return first | failing | after_failure
+            return first.db_record() | failing.db_record() | after_failure.db_record()
 
         ok_id, failed_id, done_id = self.enqueue_committed(enqueue)
         with self.assertRaises(Exception) as direct_call:
@@ -153,8 +153,8 @@ class TestProcessing(CommittedDataMixin, TransactionCase):
     def test_the_housekeeping_action_deletes_finished_jobs_past_the_removal_interval(self):
         partner_id = self.committed_partner("Housekeeping")
         old_id, recent_id = self.enqueue_committed(
-            lambda env: env["res.partner"].browse(partner_id).with_delay().write({})
-            | env["res.partner"].browse(partner_id).with_delay().write({})
+            lambda env: env["res.partner"].browse(partner_id).with_delay().write({}).db_record()
+            | env["res.partner"].browse(partner_id).with_delay().write({}).db_record()
         )
         with self.committed_env() as env:
             env.cr.execute(

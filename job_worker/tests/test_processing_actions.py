@@ -53,7 +53,7 @@ class TestProcessingActions(CommittedDataMixin, TransactionCase):
             partner = env["res.partner"].browse(partner_id)
             first = partner.with_delay(priority=1).write({"email": "first@example.com"})
             later = partner.with_delay(priority=50, eta=3600).write({"name": "Run now"})
-            return first | later
+            return first.db_record() | later.db_record()
 
         first_id, later_id = self.enqueue_committed(enqueue)
         action = self.run_now([later_id])

@@ -15,9 +15,17 @@ class TestCronProcessing(CronProcessorCase):
     def test_the_scheduled_action_runs_due_jobs_as_the_cron_processor(self):
         partner_id = self.committed_partner("Before")
         job_ids = self.enqueue_committed(
-            lambda env: env["res.partner"].browse(partner_id).with_delay().write({"ref": "1"})
-            | env["res.partner"].browse(partner_id).with_delay().write({"name": "After"})
-            | env["res.partner"].browse(partner_id).with_delay().write({"ref": "3"})
+            lambda env: env["res.partner"]
+            .browse(partner_id)
+            .with_delay()
+            .write({"ref": "1"})
+            .db_record()
+            | env["res.partner"]
+            .browse(partner_id)
+            .with_delay()
+            .write({"name": "After"})
+            .db_record()
+            | env["res.partner"].browse(partner_id).with_delay().write({"ref": "3"}).db_record()
         )
         self.assertEqual(self.cron.code.strip(), "model._process_due_jobs_from_cron()")
 
@@ -42,7 +50,12 @@ class TestCronProcessing(CronProcessorCase):
             .browse(partner_id)
             .with_delay(priority=5)
             .write({"ref": "urgent"})
-            | env["res.partner"].browse(partner_id).with_delay(priority=20).write({"ref": "later"})
+            .db_record()
+            | env["res.partner"]
+            .browse(partner_id)
+            .with_delay(priority=20)
+            .write({"ref": "later"})
+            .db_record()
         )
         self.run_cron()
         self.assertEqual(self.read_committed("res.partner", partner_id, ["ref"])["ref"], "later")
@@ -52,7 +65,11 @@ class TestCronProcessing(CronProcessorCase):
         job_ids = self.enqueue_committed(
             lambda env: env["queue.job"].concat(
                 *(
-                    env["res.partner"].browse(partner_id).with_delay().write({"ref": str(n)})
+                    env["res.partner"]
+                    .browse(partner_id)
+                    .with_delay()
+                    .write({"ref": str(n)})
+                    .db_record()
                     for n in range(5)
                 )
             )
@@ -72,8 +89,8 @@ class TestCronProcessing(CronProcessorCase):
     def test_a_run_whose_time_is_spent_leaves_the_jobs_and_asks_to_run_again_at_once(self):
         partner_id = self.committed_partner("No time")
         job_ids = self.enqueue_committed(
-            lambda env: env["res.partner"].browse(partner_id).with_delay().write({})
-            | env["res.partner"].browse(partner_id).with_delay().write({})
+            lambda env: env["res.partner"].browse(partner_id).with_delay().write({}).db_record()
+            | env["res.partner"].browse(partner_id).with_delay().write({}).db_record()
         )
         self.forget_cron_schedule()
         self.patch(ir_cron, "MIN_TIME_PER_JOB", 0)  # Odoo grants the run no time at all
@@ -93,7 +110,11 @@ class TestCronProcessing(CronProcessorCase):
         partner_id = self.committed_partner("Later")
         eta = fields.Datetime.now() + timedelta(minutes=10)
         [later_id] = self.enqueue_committed(
-            lambda env: env["res.partner"].browse(partner_id).with_delay(eta=eta).write({})
+            lambda env: env["res.partner"]
+            .browse(partner_id)
+            .with_delay(eta=eta)
+            .write({})
+            .db_record()
         )
         self.forget_cron_schedule()  # the trigger enqueuing made: the run must make its own
 
@@ -111,8 +132,8 @@ class TestCronProcessing(CronProcessorCase):
         params = {**engine_connection_params(self.env.cr.dbname), "application_name": owner}
         with closing(psycopg2.connect(**params)):
             [running_id, waiting_id] = self.enqueue_committed(
-                lambda env: env["res.partner"].browse(partner_id).with_delay().write({})
-                | env["res.partner"].browse(partner_id).with_delay().write({})
+                lambda env: env["res.partner"].browse(partner_id).with_delay().write({}).db_record()
+                | env["res.partner"].browse(partner_id).with_delay().write({}).db_record()
             )
             with self.committed_env() as env:
                 env.cr.execute(

@@ -13,7 +13,9 @@ class TestCronTriggers(CronProcessorCase):
         self.partner_id = self.committed_partner("Triggering")
 
     def delay(self, env, **options):
-        return env["res.partner"].browse(self.partner_id).with_delay(**options).write({})
+        return (
+            env["res.partner"].browse(self.partner_id).with_delay(**options).write({}).db_record()
+        )
 
     def test_one_transaction_of_many_jobs_makes_one_trigger_per_minute_they_fall_due(self):
         self.stay_within_one_minute()

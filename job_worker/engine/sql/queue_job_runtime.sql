@@ -174,9 +174,11 @@ BEGIN
                AND child.state = 'wait_dependencies';
         END LOOP;
     ELSE
+        -- The parent's cancellation time and OCA's words, so the cascade reads as one.
         UPDATE queue_job AS child
            SET state = 'cancelled',
-               date_cancelled = (now() AT TIME ZONE 'UTC')
+               date_cancelled = coalesce(NEW.date_cancelled, now() AT TIME ZONE 'UTC'),
+               result = 'Cancelled because a job it depends on was cancelled'
           FROM queue_job_dependency_rel AS rel
          WHERE rel.parent_id = NEW.id
            AND child.id = rel.job_id

@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS queue_job_function (
     model_id       integer NOT NULL,
     method         varchar NOT NULL,
     channel        varchar NOT NULL,
+    allow_commit   boolean,
     retry_pattern  text,
     related_action text,
     timeout        integer,
