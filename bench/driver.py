@@ -28,14 +28,19 @@ class BenchJobTransaction(PsycopgJobTransaction):
     """One job's own transaction on a psycopg2 connection: the tests' driver, whose
     "method" is a Python callable given the claimed job."""
 
-    def __init__(self, connection, job, perform):
+    def __init__(self, connection, job, perform, settled=None):
         super().__init__(connection, job, job_functions={})
         self._perform = perform
+        self._settled = settled
         # Read by the engine's watchdog, to cancel the statement of a job past its timeout.
         self.backend_pid = connection.get_backend_pid()
 
     def perform(self):
         return self._perform(self.job)
+
+    def on_settled(self, job, result):
+        if self._settled is not None:
+            self._settled(job, result)
 
 
 def noop(job):
@@ -48,12 +53,14 @@ class TransactionFactory:
 
     With ``reuse`` (the default) each thread keeps one connection; whatever a job left
     uncommitted is rolled back when its block ends, and a broken connection is replaced.
-    Without it, each job opens and closes a connection of its own.
+    Without it, each job opens and closes a connection of its own. ``settled(job, result)``
+    is called in each job's settling transaction (the engine's ``on_settled`` seam).
     """
 
-    def __init__(self, dbname, perform=noop, reuse=True, connection_factory=None):
+    def __init__(self, dbname, perform=noop, reuse=True, connection_factory=None, settled=None):
         self.dbname = dbname
         self.perform = perform
+        self.settled = settled
         self.reuse = reuse
         self.connection_factory = connection_factory
         self._local = threading.local()
@@ -85,13 +92,13 @@ class TransactionFactory:
         if not self.reuse:
             connection = self._connect()
             try:
-                yield BenchJobTransaction(connection, job, self.perform)
+                yield BenchJobTransaction(connection, job, self.perform, self.settled)
             finally:
                 connection.close()
             return
         connection = self._thread_connection()
         try:
-            yield BenchJobTransaction(connection, job, self.perform)
+            yield BenchJobTransaction(connection, job, self.perform, self.settled)
         finally:
             if connection.closed:
                 self._local.connection = None

@@ -37,12 +37,13 @@ from statement_profile import ProfiledConnection
 
 from job_worker.engine.connection import connect_engine
 from job_worker.engine.dispatcher import Dispatcher, DispatcherConfig
+from job_worker.engine.events import engine_events
 from job_worker.engine.schema import install_schema
 
 BENCH_DIR = Path(__file__).resolve().parent
 ADMIN_DATABASE = os.environ.get("JOB_WORKER_BENCH_ADMIN_DB", "postgres")
 CAPACITY = 4
-"""The root channel's capacity and the dispatcher's max_workers in every measurement."""
+"""The root channel's capacity and the dispatcher's max_threads in every measurement."""
 WAIT_TIMEOUT_S = 300.0
 """Longest wait for anything (a drain, a wake-up, a recovery) before the bench fails."""
 
@@ -151,8 +152,8 @@ class Bench:
         return self.value("SELECT count(*) FROM queue_job WHERE state = %s", [state])
 
     @contextlib.contextmanager
-    def running_dispatcher(self, factory, on_outcome=None, profiled=False):
-        """A Dispatcher (max_workers=CAPACITY, other settings default) in a thread."""
+    def running_dispatcher(self, factory, profiled=False):
+        """A Dispatcher (max_threads=CAPACITY, other settings default) in a thread."""
         self._dispatchers += 1
         name = f"job_worker:bench-{os.getpid()}-{self._dispatchers}"
         params = {"dbname": self.dbname}
@@ -161,8 +162,7 @@ class Bench:
         dispatcher = Dispatcher(
             lambda: connect_engine(params, name),
             factory,
-            DispatcherConfig(max_workers=CAPACITY),
-            on_outcome,
+            DispatcherConfig(max_threads=CAPACITY),
         )
         errors = []
 
@@ -393,6 +393,10 @@ class Report:
 # -- running measurements --------------------------------------------------------------
 
 
+def ignore_event(event) -> None:
+    """The no-op subscriber of ``--subscriber noop``."""
+
+
 def parse_args(measurements, argv, description: str):
     """The options of the bench and of each measurement; ``--quick`` turns every size
     default into the measurement's smallest (options given still win)."""
@@ -409,6 +413,14 @@ def parse_args(measurements, argv, description: str):
         help="server (default): keep the server's setting, as a deployment would (the"
         " engine turns JIT off for its own sessions); off: ALTER DATABASE <bench> SET"
         " jit = off, for the jobs' connections too (see README)",
+    )
+    parser.add_argument(
+        "--subscriber",
+        choices=("none", "noop"),
+        default="none",
+        help="none (default): no one listens to the engine's events, as in a process"
+        " without the operator log; noop: one subscriber that does nothing, the cost of"
+        " building and emitting every event",
     )
     parser.add_argument(
         "--timeout",
@@ -429,7 +441,7 @@ def run_measurements(measurements, argv=None, description: str = "") -> int:
     """Run ``measurements`` (modules, in order) on one fresh database; print the report,
     the details of each, and last the ``key=value`` line."""
     args = parse_args(measurements, argv, description.split("\n\n")[0])
-    # The engine logs a warning per recovered job: expected here, shown as progress.
+    # Warnings the engine logs itself (a lost connection) are shown as progress.
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="         %(name)s: %(message)s"
     )
@@ -438,6 +450,8 @@ def run_measurements(measurements, argv=None, description: str = "") -> int:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
+    if args.subscriber == "noop":
+        engine_events.subscribe(ignore_event)
 
     with bench_database(jit_off=args.jit == "off") as dbname:
         progress(f"database {dbname}")

@@ -27,7 +27,7 @@ def main(dbname: str, application_name: str) -> None:
     dispatcher = Dispatcher(
         lambda: connect_engine({"dbname": dbname}, application_name),
         TransactionFactory(dbname, perform=run_forever),
-        DispatcherConfig(max_workers=1),
+        DispatcherConfig(max_threads=1),
     )
     dispatcher.run()
 

@@ -164,9 +164,11 @@ def drain_engine(
     lock = threading.Lock()
     finished = threading.Event()
 
-    def on_outcome(outcome):
+    def settled(job, result):
+        # In the job's settling transaction, just before its commit; the drain's end
+        # waits for the dispatcher to stop, so for every commit, before it counts rows.
         with lock:
-            results[outcome.result] += 1
+            results[result] += 1
             if sum(results.values()) >= jobs:
                 finished.set()
 
@@ -175,12 +177,13 @@ def drain_engine(
         noop,
         reuse=reuse,
         connection_factory=ProfiledConnection if profiled else None,
+        settled=settled,
     )
     PROFILE.reset()
     PROFILE.enabled = profiled
     try:
         start = time.perf_counter()
-        with bench.running_dispatcher(factory, on_outcome, profiled=profiled):
+        with bench.running_dispatcher(factory, profiled=profiled):
             bench.wait_for(
                 finished,
                 lambda: f"{jobs} jobs to be done ({sum(results.values())} were)",

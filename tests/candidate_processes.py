@@ -7,9 +7,9 @@ runner of :mod:`job_worker.engine.process_runner` on its databases until SIGTERM
 graceful stop) or SIGKILL (a crash). Leaders run the jobs of
 :mod:`dispatcher_processes`, so what jobs did can be checked the same way.
 
-Every child reports what it decides and each change of role of its candidates through a
-queue, stamped with the wall clock (all children share the test's host): the test reads
-them as :class:`Event` values.
+Every child reports what it decides and each change of role of its candidates (the
+engine's ``CandidateRoleChanged`` events) through a queue, stamped with the wall clock
+(all children share the test's host): the test reads them as :class:`Event` values.
 """
 
 import contextlib
@@ -27,6 +27,7 @@ from support import START_TIMEOUT_S, ChildProcesses, wait_until
 
 from job_worker.engine.activation import decide_activation
 from job_worker.engine.election import CANDIDATE_PREFIX
+from job_worker.engine.events import CandidateRoleChanged, engine_events
 from job_worker.engine.process_runner import build_process_runner
 from job_worker.engine.runner_config import parse_runner_config
 
@@ -68,22 +69,27 @@ def run_candidate_process(databases, server_options, environment, events):
     )
     if activation.active:
         open_attempt_log(databases[0])
+
+        def report_role(event):
+            if isinstance(event, CandidateRoleChanged):
+                events.put(
+                    Event(
+                        "status",
+                        pid,
+                        time.time(),
+                        dbname=event.database,
+                        role=event.role,
+                        leader=event.leader,
+                        detail=event.reason,
+                    )
+                )
+
+        engine_events.subscribe(report_role)
         runner = build_process_runner(
             config,
             list_databases=lambda: databases,
             connection_params=lambda dbname: {"dbname": dbname},
             transaction_factory=dispatcher_transaction_factory,
-            on_status=lambda status: events.put(
-                Event(
-                    "status",
-                    pid,
-                    time.time(),
-                    dbname=status.dbname,
-                    role=status.role.value,
-                    leader=status.leader,
-                    detail=status.reason,
-                )
-            ),
         )
         runner.start()
         stop.wait()

@@ -105,8 +105,8 @@ def process_until_stopped(database, application_name, start_together, stop):
         connection.close()
 
 
-def dispatch_until_stopped(database, application_name, max_workers, start_together, stop):
-    """Run a :class:`Dispatcher` with ``max_workers`` threads until ``stop`` is set.
+def dispatch_until_stopped(database, application_name, max_threads, start_together, stop):
+    """Run a :class:`Dispatcher` with ``max_threads`` threads until ``stop`` is set.
 
     ``start_together`` is a barrier shared with the other dispatchers and the test;
     ``stop`` an event the test sets once it has seen what it waits for. The dispatcher
@@ -115,7 +115,7 @@ def dispatch_until_stopped(database, application_name, max_workers, start_togeth
     dispatcher = Dispatcher(
         partial(connect_engine, {"dbname": database}, application_name),
         logging_transaction_factory(database),
-        DispatcherConfig(max_workers=max_workers, shutdown_grace_s=SHUTDOWN_GRACE_S),
+        DispatcherConfig(max_threads=max_threads, shutdown_grace_s=SHUTDOWN_GRACE_S),
     )
 
     def stop_when_told():

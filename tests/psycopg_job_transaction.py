@@ -56,6 +56,9 @@ class PsycopgJobTransaction:
     def rollback(self):
         self.connection.rollback()
 
+    def on_settled(self, job, result):
+        """Nothing to add to the settling transaction (Odoo posts a failure here)."""
+
 
 def psycopg_transaction_factory(
     database, job_functions, transaction_class=None, isolation_level=None

@@ -73,7 +73,7 @@ KILLS = 20
 KILL_INTERVAL_S = (0.2, 1.0)
 """Random wait between two kills, on top of the replacement's start-up."""
 DRAIN_TIMEOUT_S = 90.0
-CRASH_CONFIG = DispatcherConfig(max_workers=3, recovery_interval_s=1.0, orphan_grace_s=0.5)
+CRASH_CONFIG = DispatcherConfig(max_threads=3, recovery_interval_s=1.0, orphan_grace_s=0.5)
 MAX_RETRIES = 10
 """Far more attempts than a job can lose to kills: every job must end done."""
 
@@ -160,7 +160,7 @@ def test_jobs_survive_random_kills_of_their_processes_each_done_exactly_once(
 def test_a_job_whose_process_is_killed_mid_run_is_recovered_with_its_attempt_counted(
     db, dispatchers, recoverer, max_retries, state
 ):
-    process = dispatchers.start(DispatcherConfig(max_workers=1))
+    process = dispatchers.start(DispatcherConfig(max_threads=1))
     job_id = enqueue(db, "nap", 30, max_retries=max_retries)
     wait_until(lambda: attempts(db, job_id), 10, "the job did not start")
     assert job_row(db, job_id, "state", "owner") == ("started", process.name)
@@ -190,7 +190,7 @@ def test_a_running_job_is_never_recovered_while_its_process_lives_even_if_its_ow
 ):
     # The dispatcher's engine connection (the jobs' owner) is cut, and not reopened
     # before the job ends: only the row lock held by the job's transaction shows it lives.
-    config = DispatcherConfig(max_workers=1, reconnect_backoff_s=(20.0, 20.0))
+    config = DispatcherConfig(max_threads=1, reconnect_backoff_s=(20.0, 20.0))
     process = dispatchers.start(config)
     job_id = enqueue(db, "nap_in_python", 3, max_retries=5)
     wait_until(lambda: attempts(db, job_id), 10, "the job did not start")

@@ -103,7 +103,7 @@ def test_a_job_whose_parents_are_not_all_done_is_never_claimed(db, diamond, disp
     set_state(db, first, "failed")
     set_state(db, joined, "pending")  # whatever writes it, it keeps waiting
     set_state(db, last, "pending")
-    dispatchers.start(DispatcherConfig(max_workers=2))
+    dispatchers.start(DispatcherConfig(max_threads=2))
     wait_until(lambda: job_states(db, [second]) == ["done"], 10, "the lone due parent did not run")
     time.sleep(0.5)  # what a dispatcher would claim next, it claims at once
     assert job_states(db, [first, joined, last]) == [
@@ -176,7 +176,7 @@ def test_a_graph_run_by_a_dispatcher_ends_done_in_order(db, dispatchers):
             )
             depends(cursor, child, *parents)
             graphs.append((parents, child))
-    dispatchers.start(DispatcherConfig(max_workers=2))
+    dispatchers.start(DispatcherConfig(max_threads=2))
 
     every_job = [job for parents, child in graphs for job in (*parents, child)]
     wait_until(

@@ -62,7 +62,7 @@ def test_a_dispatcher_whose_connection_is_cut_reconnects_and_runs_the_jobs_enque
     db, dispatchers
 ):
     # Cut after cut, each time soon back: a connection that came back resets the backoff.
-    process = dispatchers.start(DispatcherConfig(max_workers=2))
+    process = dispatchers.start(DispatcherConfig(max_threads=2))
     for cut in range(CONNECTION_CUTS):
         [backend_before] = engine_backends(db, process.name)
         with db.cursor() as cursor:
@@ -83,7 +83,7 @@ def test_a_dispatcher_whose_connection_is_cut_reconnects_and_runs_the_jobs_enque
 
 # -- waking up ---------------------------------------------------------------------------
 
-IDLE_CONFIG = DispatcherConfig(max_workers=1, recovery_interval_s=30.0)
+IDLE_CONFIG = DispatcherConfig(max_threads=1, recovery_interval_s=30.0)
 """Left alone, this dispatcher would sleep 30 s between two looks at the queue."""
 
 
@@ -133,7 +133,7 @@ def test_an_idle_dispatcher_starts_a_job_when_its_eta_is_reached_not_before(db, 
 def test_a_job_past_its_timeout_is_interrupted_and_its_worker_runs_the_next_job(
     db, dispatchers, method_name, max_retries, state, message
 ):
-    process = dispatchers.start(DispatcherConfig(max_workers=1))
+    process = dispatchers.start(DispatcherConfig(max_threads=1))
     slow = enqueue(db, method_name, 30, timeout=1, max_retries=max_retries)
     following = enqueue(db, "work_briefly", 0)
 
@@ -164,7 +164,7 @@ def test_a_job_past_its_timeout_is_interrupted_and_its_worker_runs_the_next_job(
 
 
 def test_stopping_lets_a_running_job_finish_within_the_grace_period(db, dispatchers):
-    process = dispatchers.start(DispatcherConfig(max_workers=1, shutdown_grace_s=10.0))
+    process = dispatchers.start(DispatcherConfig(max_threads=1, shutdown_grace_s=10.0))
     job_id = enqueue(db, "nap_in_python", 1)
     wait_until(lambda: attempts(db, job_id), 10, "the job did not start")
 
@@ -180,7 +180,7 @@ def test_stopping_lets_a_running_job_finish_within_the_grace_period(db, dispatch
 def test_stopping_gives_back_a_job_running_past_the_grace_period_uncounted(
     db, dispatchers, method_name
 ):
-    process = dispatchers.start(DispatcherConfig(max_workers=1, shutdown_grace_s=0.5))
+    process = dispatchers.start(DispatcherConfig(max_threads=1, shutdown_grace_s=0.5))
     job_id = enqueue(db, method_name, 30, retry=2, max_retries=5)
     wait_until(lambda: attempts(db, job_id), 10, "the job did not start")
     assert job_row(db, job_id, "state", "retry") == ("started", 3)
@@ -210,7 +210,7 @@ def test_stopping_gives_back_a_job_running_past_the_grace_period_uncounted(
 def test_jobs_that_cannot_run_are_failed_with_a_clear_reason_and_the_queue_moves_on(
     db, dispatchers
 ):
-    process = dispatchers.start(DispatcherConfig(max_workers=1))
+    process = dispatchers.start(DispatcherConfig(max_threads=1))
     unprintable = enqueue(db, "raise_unprintable")
     corrupt = enqueue(db, "work_briefly", args="{not json")
     unknown = enqueue(db, "no_such_function")

@@ -35,7 +35,7 @@ def test_an_idle_dispatcher_sends_at_most_one_query_per_recovery_interval(databa
     dispatcher = Dispatcher(
         connect,
         psycopg_transaction_factory(database, {"note": lambda cursor: done.append(1)}),
-        DispatcherConfig(max_workers=2, recovery_interval_s=1.0),
+        DispatcherConfig(max_threads=2, recovery_interval_s=1.0),
     )
     thread = threading.Thread(target=dispatcher.run, daemon=True)
     thread.start()

@@ -205,6 +205,11 @@ def test_prefork_workers_elect_one_leader_a_cron_worker_stays_out_and_a_killed_l
         server.stop()
     assert job_worker_errors(server.log()) == []
     assert job_worker_errors(cron_worker.log()) == []
+    # What the engine did, told by its events to the operator log (one subscriber).
+    log = server.log()
+    assert f"candidate for {odoo_database}: standing as job_worker:candidate:" in log
+    assert f"for {odoo_database}: leader, its election name is the smallest" in log
+    assert "job_worker.engine.recovery: recovered job" in log
 
 
 def test_two_threaded_servers_share_one_leader_and_replace_it_when_killed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .connection import Cursor
 from .sql import load_query
 
 
@@ -17,7 +18,7 @@ class Backlog:
     oldest_due_age_s: float | None
 
 
-def read_backlog(cursor) -> Backlog:
+def read_backlog(cursor: Cursor) -> Backlog:
     """The queue's backlog now, read through ``cursor``."""
     cursor.execute(load_query("queue_backlog"))
     pending, due, oldest_due_age_s = cursor.fetchone()
@@ -28,7 +29,7 @@ def read_backlog(cursor) -> Backlog:
     )
 
 
-def count_due_jobs(cursor, at_most: int) -> int:
+def count_due_jobs(cursor: Cursor, at_most: int) -> int:
     """Pending jobs due now, counted up to ``at_most``."""
     cursor.execute(load_query("count_due_jobs"), {"at_most": at_most})
     return cursor.fetchone()[0]

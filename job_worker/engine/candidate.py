@@ -12,12 +12,9 @@ after a backoff.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
 import os
-import random
-import selectors
 import threading
 import time
 from collections.abc import Callable
@@ -25,8 +22,18 @@ from dataclasses import dataclass
 
 import psycopg2
 
+from .connection import Connection
 from .dispatcher import Dispatcher
 from .election import CandidateName, ElectionView, check_election, join_election, step_down
+from .events import (
+    CandidateJoined,
+    CandidateRoleChanged,
+    LeaderElected,
+    LeaderSteppedDown,
+    engine_events,
+)
+from .listener import CONNECTION_ERRORS, Listener
+from .threads import start_engine_thread
 
 _logger = logging.getLogger(__name__)
 
@@ -44,6 +51,8 @@ JOINING_RECHECK_S = 0.05
 CHECK_VALIDITY_INTERVALS = 3
 """A leader's last check lets it claim for this many intervals; after that (the check is
 stuck on a hung connection) it stops claiming until a check succeeds."""
+DISPATCHER_STOP_MARGIN_S = 10.0
+"""Beyond its shutdown grace, how long a candidate waits for its dispatcher to stop."""
 
 
 class Role(enum.Enum):
@@ -72,18 +81,18 @@ class Candidate:
 
     ``connect()`` opens a connection to ``dbname`` outside any pool; the candidate puts
     it in autocommit mode and renames it. ``make_dispatcher(may_claim)`` builds the
-    dispatcher to run while leading. ``on_status(status)`` is called on every change of
-    role, from the candidate's thread.
+    dispatcher to run while leading. Its role is :attr:`status`; each change of role is
+    also an event (:class:`~.events.CandidateRoleChanged`, :class:`~.events.LeaderElected`,
+    :class:`~.events.LeaderSteppedDown`).
     """
 
     def __init__(
         self,
         dbname: str,
-        connect: Callable[[], object],
+        connect: Callable[[], Connection],
         make_dispatcher: Callable[[Callable[[], bool]], Dispatcher],
         check_interval_s: float = LEADER_CHECK_INTERVAL_S,
         reconnect_backoff_s: tuple[float, float] = RECONNECT_BACKOFF_S,
-        on_status: Callable[[CandidateStatus], None] | None = None,
     ):
         if check_interval_s <= 0:
             raise ValueError(f"check_interval_s must be positive, got {check_interval_s}")
@@ -91,10 +100,8 @@ class Candidate:
         self._connect = connect
         self._make_dispatcher = make_dispatcher
         self._check_interval_s = check_interval_s
-        self._reconnect_backoff_s = reconnect_backoff_s
-        self._on_status = on_status
         self._os_pid = os.getpid()
-        self._connection = None
+        self._listener = Listener(self._join_election, reconnect_backoff_s)
         self._name: str | None = None
         self._dispatcher: Dispatcher | None = None
         self._dispatcher_thread: threading.Thread | None = None
@@ -102,40 +109,32 @@ class Candidate:
         self._joining_wait_started: float | None = None
         self._next_check_in_s = check_interval_s
         self._stopping = threading.Event()
-        self._wake_read, self._wake_write = os.pipe()
-        self._pipe_lock = threading.Lock()
-        self._pipe_closed = False
         self._status = CandidateStatus(dbname, Role.JOINING, "joining the election")
 
     # -- public ------------------------------------------------------------------------
 
     def run(self) -> None:
         """Stand in the election until :meth:`stop` is called; then step down and stop."""
-        backoff = self._reconnect_backoff_s[0]
         try:
             while not self._stopping.is_set():
                 try:
-                    self._join_when_needed()
-                    backoff = self._reconnect_backoff_s[0]
-                    self._follow(check_election(self._connection, self._name))
-                    self._wait_for_next_check()
+                    connection = self._listener.connect()
+                    self._follow(check_election(connection, self._name))
+                    self._listener.wait(self._next_check_in_s)
                 except Exception as error:
                     # A lost connection, or anything else: never leave the election
                     # connection standing for a candidate that does not check any more.
-                    if not isinstance(error, psycopg2.OperationalError | psycopg2.InterfaceError):
+                    if not isinstance(error, CONNECTION_ERRORS):
                         _logger.exception("the candidate for %s failed", self.dbname)
                     self._lose_election_connection(str(error).strip() or type(error).__name__)
-                    self._stopping.wait(backoff * random.uniform(0.5, 1.0))
-                    backoff = min(backoff * 2, self._reconnect_backoff_s[1])
+                    self._stopping.wait(self._listener.next_reconnect_wait_s())
         finally:
             self._shut_down()
 
     def stop(self) -> None:
         """Ask :meth:`run` to step down and return; returns at once."""
         self._stopping.set()
-        with self._pipe_lock:
-            if not self._pipe_closed:
-                os.write(self._wake_write, b"\0")
+        self._listener.wake()
 
     def may_claim(self) -> bool:
         """Whether this candidate's dispatcher may claim now: its latest check, recent
@@ -149,9 +148,8 @@ class Candidate:
 
     # -- the election ------------------------------------------------------------------
 
-    def _join_when_needed(self) -> None:
-        if self._connection is not None and not self._connection.closed:
-            return
+    def _join_election(self) -> Connection:
+        """The election connection: autocommit, named, LISTENing for leaders stepping down."""
         connection = self._connect()
         try:
             connection.autocommit = True
@@ -159,8 +157,9 @@ class Candidate:
         except BaseException:
             connection.close()
             raise
-        self._connection = connection
-        _logger.info("candidate for %s: standing as %s", self.dbname, self._name)
+        if engine_events.has_subscribers:
+            engine_events.emit(CandidateJoined(database=self.dbname, name=self._name))
+        return connection
 
     def _follow(self, view: ElectionView) -> None:
         """Lead, follow or stay out, as the view says."""
@@ -224,28 +223,9 @@ class Candidate:
         self._joining_wait_started = None  # waited enough: lead now; the next wait is new
         return False
 
-    def _wait_for_next_check(self) -> None:
-        """Sleep one interval, or until a leader steps down or the candidate stops."""
-        connection = self._connection
-        if connection.notifies:
-            connection.notifies.clear()
-            return
-        with selectors.DefaultSelector() as selector:
-            selector.register(connection, selectors.EVENT_READ)
-            selector.register(self._wake_read, selectors.EVENT_READ)
-            for key, _ in selector.select(timeout=self._next_check_in_s):
-                if key.fileobj is connection:
-                    connection.poll()
-                    connection.notifies.clear()
-                else:
-                    os.read(self._wake_read, 4096)
-
     def _lose_election_connection(self, reason: str) -> None:
         self._claim_allowed_until = 0.0
-        if self._connection is not None:
-            with contextlib.suppress(psycopg2.Error):
-                self._connection.close()
-        self._connection = None
+        self._listener.disconnect()
         self._set_status(Role.DISCONNECTED, f"election connection lost ({reason}); rejoining")
         self._stop_leading()
 
@@ -259,20 +239,32 @@ class Candidate:
             _logger.error("the dispatcher of %s stopped on its own; starting it again", self.dbname)
             self._dispatcher = self._dispatcher_thread = None
         dispatcher = self._make_dispatcher(self.may_claim)
-        thread = threading.Thread(
-            target=dispatcher.run, name=f"job_worker-leader-{self.dbname}", daemon=True
-        )
-        thread.start()
+        thread = start_engine_thread(dispatcher.run, f"job_worker-leader-{self.dbname}")
         self._dispatcher, self._dispatcher_thread = dispatcher, thread
+        if engine_events.has_subscribers:
+            engine_events.emit(
+                LeaderElected(database=self.dbname, name=self._name, os_pid=self._os_pid)
+            )
 
-    def _stop_leading(self) -> None:
+    def _stop_leading(self, handed_over: bool = False) -> None:
         """Stop the dispatcher, if any: it lets running jobs finish within its grace,
-        then interrupts and gives back the rest."""
+        then interrupts and gives back the rest. ``handed_over``: the candidate stepped
+        down on purpose before."""
         dispatcher, thread = self._dispatcher, self._dispatcher_thread
         if dispatcher is None:
             return
+        if engine_events.has_subscribers:
+            engine_events.emit(
+                LeaderSteppedDown(
+                    database=self.dbname,
+                    name=self._name,
+                    os_pid=self._os_pid,
+                    handed_over=handed_over,
+                    reason="stopping" if handed_over else self._status.reason,
+                )
+            )
         dispatcher.stop()
-        thread.join(timeout=dispatcher.config.shutdown_grace_s + 10.0)
+        thread.join(timeout=dispatcher.config.shutdown_grace_s + DISPATCHER_STOP_MARGIN_S)
         if thread.is_alive():
             _logger.error(
                 "the dispatcher of %s did not stop; its jobs will be recovered", self.dbname
@@ -283,22 +275,19 @@ class Candidate:
 
     def _shut_down(self) -> None:
         self._claim_allowed_until = 0.0
-        connection = self._connection
+        connection = self._listener.connection
+        handed_over = False
         if connection is not None and not connection.closed and self._dispatcher is not None:
             # Hand over first: the next candidate leads while this one finishes its jobs.
-            with contextlib.suppress(psycopg2.Error):
+            try:
                 step_down(connection, self._os_pid)
-                _logger.info("leader of %s: stepped down", self.dbname)
-        self._stop_leading()
-        if connection is not None:
-            with contextlib.suppress(psycopg2.Error):
-                connection.close()
-        self._connection = None
+                handed_over = True
+            except psycopg2.Error:
+                # Its connection is gone, and with it its election name: as good.
+                _logger.debug("the leader of %s could not step down", self.dbname, exc_info=True)
+        self._stop_leading(handed_over=handed_over)
+        self._listener.close()
         self._set_status(Role.STOPPED, "stopped")
-        with self._pipe_lock:
-            self._pipe_closed = True
-            os.close(self._wake_read)
-            os.close(self._wake_write)
 
     def _set_status(self, role: Role, reason: str, view: ElectionView | None = None) -> None:
         previous = self._status
@@ -307,13 +296,17 @@ class Candidate:
         )
         if (previous.role, previous.leader) == (role, self._status.leader):
             return
-        log = _logger.warning if role in (Role.BLIND, Role.DISCONNECTED) else _logger.info
-        log("candidate %s for %s: %s, %s", self._name, self.dbname, role.value, reason)
-        if self._on_status is not None:
-            try:
-                self._on_status(self._status)
-            except Exception:
-                _logger.exception("the status callback of %s failed", self.dbname)
+        if engine_events.has_subscribers:
+            engine_events.emit(
+                CandidateRoleChanged(
+                    database=self.dbname,
+                    name=self._name,
+                    role=role.value,
+                    reason=reason,
+                    leader=self._status.leader,
+                    os_pid=self._os_pid,
+                )
+            )
 
 
 def _describe(name: str) -> str:

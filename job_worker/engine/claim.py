@@ -6,7 +6,8 @@ import weakref
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from .connection import rollback_quietly
+from .connection import Connection, Cursor, rollback_quietly
+from .events import JobClaimed, engine_events
 from .sql import load_query
 
 
@@ -33,6 +34,8 @@ class ClaimedJob:
     owner: str
     timeout_s: int | None = None
     retry_pattern: str | None = None
+    waited_s: float = 0.0  # from when it was due (created, or its ETA) to its claim
+    database: str = ""  # the database it belongs to, for the events about it
 
     @property
     def func_name(self) -> str:
@@ -51,7 +54,7 @@ def claim_statement_name(batch_size: int) -> str:
     return f"{CLAIM_STATEMENT_PREFIX}{batch_size}"
 
 
-def prepare_claim_statement(cursor, batch_size: int) -> str:
+def prepare_claim_statement(cursor: Cursor, batch_size: int) -> str:
     """PREPARE the claim for ``batch_size`` on the cursor's connection; return its name.
 
     The claim is prepared once per connection and batch size, and runs with its generic
@@ -85,7 +88,7 @@ ONLY_JOB_IDS_SETTING = "job_worker.only_job_ids"
 
 
 def claim_due_jobs(
-    connection, batch_size: int, only_job_ids: Collection[int] | None = None
+    connection: Connection, batch_size: int, only_job_ids: Collection[int] | None = None
 ) -> list[ClaimedJob]:
     """Claim up to ``batch_size`` due jobs for ``connection`` and commit the claim.
 
@@ -116,10 +119,26 @@ def claim_due_jobs(
         rollback_quietly(connection)
         raise
     connection.commit()
-    return [ClaimedJob(*row) for row in rows]
+    database = connection.info.dbname
+    claimed = [ClaimedJob(*row, database=database) for row in rows]
+    if engine_events.has_subscribers:
+        for job in claimed:
+            engine_events.emit(
+                JobClaimed(
+                    database=database,
+                    job_id=job.id,
+                    uuid=job.uuid,
+                    func_name=job.func_name,
+                    channel=job.channel,
+                    attempt=job.attempt,
+                    owner=job.owner,
+                    waited_s=job.waited_s,
+                )
+            )
+    return claimed
 
 
-def release_claimed_jobs(connection, jobs: list[ClaimedJob]) -> None:
+def release_claimed_jobs(connection: Connection, jobs: list[ClaimedJob]) -> None:
     """Give claimed jobs that were not started back to pending, their attempt uncounted."""
     if not jobs:
         return

@@ -32,7 +32,6 @@ class UnserializableValueError(TypeError):
 
     def __init__(self, path: str, value: Any):
         self.path = path
-        self.value_type = type(value)
         super().__init__(
             f"{path} cannot be stored in a job: values of type "
             f"{type(value).__module__}.{type(value).__qualname__} are not serializable "

@@ -14,26 +14,23 @@ within a budget, then interrupts them and gives them back uncounted.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import queue
-import random
-import selectors
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-import psycopg2
-
 from .claim import ClaimedJob, claim_due_jobs
-from .connection import cancel_backend_statement, rollback_quietly
+from .connection import Connection, cancel_backend_statement, rollback_quietly
+from .events import emit_recovered
 from .execution import JobTransactionFactory, execute_claimed_job
 from .job_slots import JobSlots
+from .listener import CONNECTION_ERRORS, Listener
 from .recovery import ORPHAN_GRACE_S, recover_orphaned_jobs
 from .schema import NOTIFY_CHANNEL
+from .threads import start_engine_thread
 from .timeouts import DEFAULT_JOB_TIMEOUT_S, ExecutionWatchdog
 from .wakeup import read_next_wakeup
 
@@ -45,15 +42,21 @@ SHUTDOWN_GRACE_S = 10.0
 """Seconds running jobs get to finish when the dispatcher stops, before interruption."""
 RECONNECT_BACKOFF_S = (0.1, 5.0)
 """First and largest wait before reopening a broken engine connection (doubling)."""
-MAX_WORKERS = 4
-"""Worker threads, so jobs running at once in this process (channels may allow fewer)."""
+MAX_THREADS = 4
+"""Worker threads, so jobs running at once in this process (channels may allow fewer), of
+a dispatcher built on its own (tests, benchmarks); the embedded runner passes the
+``max_threads`` of its configuration."""
+INTERRUPTED_GIVE_BACK_S = 5.0
+"""How long a stopping dispatcher waits for the jobs it interrupted to be given back."""
+THREAD_JOIN_S = 1.0
+"""How long a stopping dispatcher waits for each worker thread to end."""
 
 
 @dataclass(frozen=True)
 class DispatcherConfig:
     """How a dispatcher runs; every field has a named default."""
 
-    max_workers: int = MAX_WORKERS
+    max_threads: int = MAX_THREADS
     recovery_interval_s: float = RECOVERY_INTERVAL_S
     orphan_grace_s: float = ORPHAN_GRACE_S
     shutdown_grace_s: float = SHUTDOWN_GRACE_S
@@ -61,8 +64,8 @@ class DispatcherConfig:
     reconnect_backoff_s: tuple[float, float] = RECONNECT_BACKOFF_S
 
     def __post_init__(self):
-        if self.max_workers < 1:
-            raise ValueError(f"max_workers must be at least 1, got {self.max_workers}")
+        if self.max_threads < 1:
+            raise ValueError(f"max_threads must be at least 1, got {self.max_threads}")
         if self.recovery_interval_s <= 0:
             raise ValueError(
                 f"recovery_interval_s must be positive, got {self.recovery_interval_s}"
@@ -78,35 +81,32 @@ class Dispatcher:
 
     ``connect()`` opens the engine connection (see :func:`~.connection.connect_engine`);
     its ``application_name`` must be unique to this process. ``open_transaction`` runs a
-    job (see :mod:`.execution`). ``on_outcome`` is called after each job, from its thread.
-    ``may_claim()``, asked before every claim, lets an elected leader stop claiming the
-    moment it learns it no longer leads, before it is stopped. ``job_slots``, shared by
-    a process's dispatchers, bounds the jobs they run at once all together.
+    job (see :mod:`.execution`); what happens to each job is told by the engine's events
+    (:mod:`.events`). ``may_claim()``, asked before every claim, lets an elected leader
+    stop claiming the moment it learns it no longer leads, before it is stopped.
+    ``job_slots``, shared by a process's dispatchers, bounds the jobs they run at once
+    all together.
     """
 
     def __init__(
         self,
-        connect: Callable[[], object],
+        connect: Callable[[], Connection],
         open_transaction: JobTransactionFactory,
         config: DispatcherConfig | None = None,
-        on_outcome: Callable[[object], None] | None = None,
         may_claim: Callable[[], bool] | None = None,
         job_slots: JobSlots | None = None,
     ):
         self.config = config or DispatcherConfig()
         self._connect = connect
         self._open_transaction = open_transaction
-        self._on_outcome = on_outcome
         self._may_claim = may_claim or (lambda: True)
-        self._job_slots = job_slots or JobSlots(self.config.max_workers)
-        self._connection = None
+        self._job_slots = job_slots or JobSlots(self.config.max_threads)
+        self._listener = Listener(self._open_listening_connection, self.config.reconnect_backoff_s)
         self._stopping = threading.Event()
-        self._wake_read, self._wake_write = os.pipe()
         self._tasks: queue.SimpleQueue[ClaimedJob | None] = queue.SimpleQueue()
         self._running = 0
         self._in_flight: set[int] = set()  # ids of jobs claimed and not yet settled
         self._running_lock = threading.Lock()
-        self._pipe_closed = False
         self._idle = threading.Condition(self._running_lock)
         self._threads: list[threading.Thread] = []
         self._watchdog = ExecutionWatchdog(
@@ -119,33 +119,28 @@ class Dispatcher:
     def run(self) -> None:
         """Run until :meth:`stop` is called (from another thread); then shut down."""
         self._start_threads()
-        backoff = self.config.reconnect_backoff_s[0]
         try:
             while not self._stopping.is_set():
                 try:
-                    self._ensure_connection()
-                    # Open again: the next loss is a new one, not one more failed attempt.
-                    backoff = self.config.reconnect_backoff_s[0]
-                    self._dispatch_until_stopped()
-                except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
-                    self._drop_connection()
+                    self._dispatch_until_stopped(self._listener.connect())
+                except CONNECTION_ERRORS as error:
+                    self._listener.disconnect()
                     if self._stopping.is_set():
                         break
-                    wait = backoff * random.uniform(0.5, 1.0)
+                    wait_s = self._listener.next_reconnect_wait_s()
                     _logger.warning(
                         "engine connection lost (%s); reconnecting in %.1fs",
                         str(error).strip() or type(error).__name__,
-                        wait,
+                        wait_s,
                     )
-                    self._stopping.wait(wait)
-                    backoff = min(backoff * 2, self.config.reconnect_backoff_s[1])
+                    self._stopping.wait(wait_s)
         finally:
             self._shut_down()
 
     def stop(self) -> None:
         """Ask :meth:`run` to stop claiming and shut down; returns at once."""
         self._stopping.set()
-        self._wake()
+        self._listener.wake()
 
     @property
     def running_jobs(self) -> int:
@@ -155,42 +150,38 @@ class Dispatcher:
 
     # -- the loop ----------------------------------------------------------------------
 
-    def _dispatch_until_stopped(self) -> None:
-        connection = self._connection
+    def _dispatch_until_stopped(self, connection: Connection) -> None:
         claim_needed = True  # something may be claimable: claim before sleeping
         timer_at = None  # when a timer (next ETA, rate window) makes a claim worth trying
-        with selectors.DefaultSelector() as selector:
-            selector.register(connection, selectors.EVENT_READ)
-            selector.register(self._wake_read, selectors.EVENT_READ)
-            while not self._stopping.is_set():
-                if self._recover_when_due(connection):
-                    claim_needed = True
-                if timer_at is not None and time.monotonic() >= timer_at:
-                    claim_needed, timer_at = True, None
-                free = self.config.max_workers - self.running_jobs
-                # With no job slot free (jobs of other databases hold the process's
-                # slots), the claim stays needed: tried again when a job ends, at the
-                # latest at the next recovery tick.
-                slots = self._job_slots.reserve(free) if claim_needed and free > 0 else 0
-                if slots and self._may_claim():
-                    claimed = self._claim(connection, slots)
-                    for job in claimed:
-                        with self._running_lock:
-                            self._running += 1
-                            self._in_flight.add(job.id)
-                        self._tasks.put(job)
-                    if claimed:
-                        continue  # more may be due: claim again while threads are free
-                    claim_needed, timer_at = False, self._next_wakeup(connection)
-                elif slots:
-                    self._job_slots.release(slots)
-                timeout = self._until_recovery()
-                if timer_at is not None:
-                    timeout = min(timeout, timer_at - time.monotonic())
-                if self._wait(selector, connection, timeout):
-                    claim_needed = True
+        while not self._stopping.is_set():
+            if self._recover_when_due(connection):
+                claim_needed = True
+            if timer_at is not None and time.monotonic() >= timer_at:
+                claim_needed, timer_at = True, None
+            free = self.config.max_threads - self.running_jobs
+            # With no job slot free (jobs of other databases hold the process's
+            # slots), the claim stays needed: tried again when a job ends, at the
+            # latest at the next recovery tick.
+            slots = self._job_slots.reserve(free) if claim_needed and free > 0 else 0
+            if slots and self._may_claim():
+                claimed = self._claim(connection, slots)
+                for job in claimed:
+                    with self._running_lock:
+                        self._running += 1
+                        self._in_flight.add(job.id)
+                    self._tasks.put(job)
+                if claimed:
+                    continue  # more may be due: claim again while threads are free
+                claim_needed, timer_at = False, self._next_wakeup(connection)
+            elif slots:
+                self._job_slots.release(slots)
+            timeout_s = self._until_recovery()
+            if timer_at is not None:
+                timeout_s = min(timeout_s, timer_at - time.monotonic())
+            if self._listener.wait(timeout_s):
+                claim_needed = True
 
-    def _claim(self, connection, slots: int) -> list[ClaimedJob]:
+    def _claim(self, connection: Connection, slots: int) -> list[ClaimedJob]:
         """Claim up to ``slots`` jobs on reserved job slots; give back those not filled."""
         claimed = []
         try:
@@ -199,24 +190,7 @@ class Dispatcher:
             self._job_slots.release(slots - len(claimed))
         return claimed
 
-    def _wait(self, selector, connection, timeout_s: float) -> bool:
-        """Sleep until a notification, a finished job, or the timeout; tell which."""
-        if connection.notifies:
-            # Delivered with the answer to one of our own queries (a notification reaches a
-            # listener between its transactions): already read, the socket stays quiet.
-            connection.notifies.clear()
-            return True
-        woken = False
-        for key, _ in selector.select(timeout=max(0.0, timeout_s)):
-            woken = True
-            if key.fileobj is connection:
-                connection.poll()
-                connection.notifies.clear()
-            else:
-                os.read(self._wake_read, 4096)
-        return woken
-
-    def _next_wakeup(self, connection) -> float | None:
+    def _next_wakeup(self, connection: Connection) -> float | None:
         """The monotonic time a timer should try a claim again, if any timer is due."""
         with connection.cursor() as cursor:
             wakeup = read_next_wakeup(cursor)
@@ -228,7 +202,7 @@ class Dispatcher:
     def _until_recovery(self) -> float:
         return max(0.0, self._next_recovery - time.monotonic())
 
-    def _recover_when_due(self, connection) -> bool:
+    def _recover_when_due(self, connection: Connection) -> bool:
         """Recover orphans when the interval is up; tell whether any job came back."""
         now = time.monotonic()
         if now < self._next_recovery:
@@ -236,13 +210,14 @@ class Dispatcher:
         self._next_recovery = now + self.config.recovery_interval_s
         with self._running_lock:
             in_flight = set(self._in_flight)
-        return bool(recover_orphaned_jobs(connection, self.config.orphan_grace_s, in_flight))
+        recovered = recover_orphaned_jobs(connection, self.config.orphan_grace_s, in_flight)
+        emit_recovered(connection, recovered)
+        return bool(recovered)
 
     # -- connection --------------------------------------------------------------------
 
-    def _ensure_connection(self) -> None:
-        if self._connection is not None and not self._connection.closed:
-            return
+    def _open_listening_connection(self) -> Connection:
+        """The engine connection, LISTENing for new jobs; recovery is due at once on it."""
         connection = self._connect()
         try:
             connection.autocommit = False
@@ -252,22 +227,14 @@ class Dispatcher:
         except BaseException:
             connection.close()
             raise
-        self._connection = connection
         self._next_recovery = 0.0
-
-    def _drop_connection(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(psycopg2.Error):
-                self._connection.close()
-        self._connection = None
+        return connection
 
     # -- worker threads ----------------------------------------------------------------
 
     def _start_threads(self) -> None:
-        for index in range(self.config.max_workers):
-            thread = threading.Thread(target=self._work, name=f"job_worker-{index}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        for index in range(self.config.max_threads):
+            self._threads.append(start_engine_thread(self._work, f"job_worker-{index}"))
 
     def _work(self) -> None:
         while True:
@@ -275,31 +242,19 @@ class Dispatcher:
             if job is None:
                 return
             try:
-                outcome = execute_claimed_job(job, self._open_transaction, self._watchdog.watch)
+                execute_claimed_job(job, self._open_transaction, self._watchdog.watch)
             except BaseException:
                 # The protocol could not even record a failure (the database is gone):
                 # the job stays started; this dispatcher's next recovery takes it back,
                 # as it is no longer in flight.
                 _logger.exception("job %s could not be settled", job.uuid)
-                outcome = None
             finally:
                 with self._running_lock:
                     self._running -= 1
                     self._in_flight.discard(job.id)
                     self._idle.notify_all()
                 self._job_slots.release()
-                self._wake()
-            if outcome is not None and self._on_outcome is not None:
-                try:
-                    self._on_outcome(outcome)
-                except Exception:
-                    _logger.exception("the outcome callback failed for job %s", job.uuid)
-
-    def _wake(self) -> None:
-        if self._pipe_closed:
-            return
-        with contextlib.suppress(OSError):
-            os.write(self._wake_write, b"\0")
+                self._listener.wake()
 
     # -- shutdown ----------------------------------------------------------------------
 
@@ -313,18 +268,14 @@ class Dispatcher:
             interrupted = self._watchdog.interrupt_all("the processor is stopping")
             _logger.info("stopping: interrupted %d running job(s), given back", interrupted)
             with self._running_lock:
-                self._idle.wait_for(lambda: self._running == 0, timeout=5.0)
+                self._idle.wait_for(lambda: self._running == 0, timeout=INTERRUPTED_GIVE_BACK_S)
         for _ in self._threads:
             self._tasks.put(None)
         for thread in self._threads:
-            thread.join(timeout=1.0)
+            thread.join(timeout=THREAD_JOIN_S)
         self._watchdog.close()
-        if self._connection is not None:
-            rollback_quietly(self._connection)
-        self._drop_connection()
-        if all(not thread.is_alive() for thread in self._threads):
-            # A thread still running (a job that ignored its interruption) may still
-            # wake us: then the pipe stays open rather than risk writing to a reused fd.
-            self._pipe_closed = True
-            os.close(self._wake_read)
-            os.close(self._wake_write)
+        if self._listener.connection is not None:
+            rollback_quietly(self._listener.connection)
+        # A thread still running (a job that ignored its interruption) may still wake
+        # the listener: its wake-ups are ignored once it is closed.
+        self._listener.close()

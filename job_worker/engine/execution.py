@@ -41,6 +41,7 @@ from .errors import (
     NothingToDoJob,
     RetryableJobError,
 )
+from .events import JobRetried, JobSettled, JobStarted, SettledOutcome, engine_events
 from .retry import (
     RetryPatternError,
     bounded_retry_delay_s,
@@ -79,11 +80,10 @@ class JobTransaction(Protocol):
     def rollback(self) -> None:
         """Roll the whole transaction back."""
 
-
-SETTLED_HOOK = "on_settled"
-"""A transaction may also have ``on_settled(job, result)``: called once the outcome is
-recorded, before the commit, so that what the driver adds (a failure posted on the job's
-chatter) commits with the outcome, or not at all."""
+    def on_settled(self, job: ClaimedJob, result: JobResult) -> None:
+        """The outcome is recorded in this transaction, not committed yet: what the
+        driver adds here (a failure posted on the job's chatter) commits with the
+        outcome, or not at all. Most drivers add nothing."""
 
 
 JobTransactionFactory = Callable[[ClaimedJob], AbstractContextManager[JobTransaction]]
@@ -126,7 +126,6 @@ class JobOutcome:
 
     job: ClaimedJob
     result: JobResult
-    exec_time_s: float
 
 
 @dataclass(frozen=True)
@@ -134,6 +133,7 @@ class _Settlement:
     query_name: str
     params: dict[str, Any]
     result: JobResult
+    outcome: SettledOutcome
 
 
 def execute_claimed_job(
@@ -144,13 +144,15 @@ def execute_claimed_job(
     """Run one claimed job through the execution protocol and commit its outcome.
 
     ``watch`` may interrupt the job's method (timeout, shutdown); the interruption then
-    decides the outcome, whatever exception it surfaced as.
+    decides the outcome, whatever exception it surfaced as. Emits
+    :class:`~.events.JobStarted`, then :class:`~.events.JobRetried` if it goes back to
+    pending, then :class:`~.events.JobSettled`.
     """
     started = time.monotonic()
     for rerun in range(CONFLICT_RERUNS + 1):
         decided: list[_Settlement] = []
         try:
-            result = _run_once(job, open_transaction, watch, started, decided)
+            result = _run_once(job, open_transaction, watch, started, decided, rerun)
         except Exception as error:
             if _is_concurrency_conflict(error):
                 _logger.debug("job %s: serialization conflict, rerun %d", job.uuid, rerun + 1)
@@ -165,8 +167,10 @@ def execute_claimed_job(
                 if decided and decided[0].result is not JobResult.DONE
                 else (_failure_settlement(job, error, started))
             )
+            decided[:] = [settlement]
             result = _settle_in_fresh_transaction(job, open_transaction, settlement)
-        return JobOutcome(job, result, time.monotonic() - started)
+        _emit_settled(job, result, decided[0] if decided else None, started, rerun)
+        return JobOutcome(job, result)
     delay = random.uniform(*CONFLICT_REQUEUE_DELAY_S)
     settlement = _retry_settlement(
         job,
@@ -175,9 +179,11 @@ def execute_claimed_job(
         attempt_spent=False,
         error=None,
         note=f"serialization conflicts in {CONFLICT_RERUNS + 1} runs; requeued",
+        outcome=SettledOutcome.CONFLICT_RERUN,
     )
     result = _settle_in_fresh_transaction(job, open_transaction, settlement)
-    return JobOutcome(job, result, time.monotonic() - started)
+    _emit_settled(job, result, settlement, started, CONFLICT_RERUNS)
+    return JobOutcome(job, result)
 
 
 def hold_claimed_job(transaction: JobTransaction, job: ClaimedJob) -> bool:
@@ -193,13 +199,24 @@ def hold_claimed_job(transaction: JobTransaction, job: ClaimedJob) -> bool:
     return bool(transaction.execute(query, {"job_id": job.id, "owner": job.owner}))
 
 
-def _run_once(job, open_transaction, watch, started, decided):
+def _run_once(job, open_transaction, watch, started, decided, rerun):
     """One run in one transaction; the settlement decided is appended to ``decided``."""
     with open_transaction(job) as transaction:
         if not hold_claimed_job(transaction, job):
             transaction.rollback()
-            _log_lost(job)
             return JobResult.LOST
+        if rerun == 0 and engine_events.has_subscribers:
+            engine_events.emit(
+                JobStarted(
+                    database=job.database,
+                    job_id=job.id,
+                    uuid=job.uuid,
+                    func_name=job.func_name,
+                    channel=job.channel,
+                    attempt=job.attempt,
+                    owner=job.owner,
+                )
+            )
         watched = None
         try:
             with transaction.savepoint(), watch(job, transaction) as watched:
@@ -218,27 +235,61 @@ def _run_once(job, open_transaction, watch, started, decided):
 def _settle(transaction: JobTransaction, job: ClaimedJob, settlement: _Settlement) -> JobResult:
     """Record the outcome if the job is still ours, and end the transaction."""
     if transaction.execute(load_query(settlement.query_name), settlement.params):
-        settled = getattr(transaction, SETTLED_HOOK, None)
-        if settled is not None:
-            settled(job, settlement.result)
+        transaction.on_settled(job, settlement.result)
         transaction.commit()
         return settlement.result
     transaction.rollback()
-    _log_lost(job)
     return JobResult.LOST
+
+
+def _emit_settled(job, result, settlement: _Settlement | None, started, conflict_reruns):
+    """Tell the subscribers how the execution ended, once it is committed."""
+    if not engine_events.has_subscribers:
+        return
+    run_s = time.monotonic() - started
+    params = settlement.params if settlement is not None else {}
+    reason = _reason(params)
+    if result is JobResult.RETRY:
+        engine_events.emit(
+            JobRetried(
+                database=job.database,
+                job_id=job.id,
+                uuid=job.uuid,
+                func_name=job.func_name,
+                attempt=job.attempt,
+                delay_s=params["delay_s"],
+                attempt_spent=params["attempt_spent"],
+                reason=reason,
+            )
+        )
+    engine_events.emit(
+        JobSettled(
+            database=job.database,
+            job_id=job.id,
+            uuid=job.uuid,
+            func_name=job.func_name,
+            channel=job.channel,
+            outcome=settlement.outcome if result is not JobResult.LOST else SettledOutcome.LOST,
+            attempt=job.attempt,
+            waited_s=job.waited_s,
+            run_s=run_s,
+            conflict_reruns=conflict_reruns,
+            reason=reason,
+        )
+    )
+
+
+def _reason(params: dict[str, Any]) -> str | None:
+    """``name: message`` of the exception a settlement records, if any."""
+    name, message = params.get("exc_name"), params.get("exc_message")
+    if name is None:
+        return params.get("result") if "delay_s" in params else None
+    return f"{name}: {message}" if message else name
 
 
 def _settle_in_fresh_transaction(job, open_transaction, settlement: _Settlement) -> JobResult:
     with open_transaction(job) as transaction:
         return _settle(transaction, job, settlement)
-
-
-def _log_lost(job: ClaimedJob) -> None:
-    _logger.warning(
-        "job %s (%s) was taken from this processor before it was settled; left as it is",
-        job.uuid,
-        job.func_name,
-    )
 
 
 def _done_settlement(job: ClaimedJob, value: Any, started: float) -> _Settlement:
@@ -248,7 +299,7 @@ def _done_settlement(job: ClaimedJob, value: Any, started: float) -> _Settlement
         "result": None if value is None else _safe_text(value),
         "exec_time": time.monotonic() - started,
     }
-    return _Settlement("record_job_done", params, JobResult.DONE)
+    return _Settlement("record_job_done", params, JobResult.DONE, SettledOutcome.DONE)
 
 
 def _failure_settlement(job: ClaimedJob, error: BaseException, started: float) -> _Settlement:
@@ -284,7 +335,9 @@ def _pattern_delay(job: ClaimedJob) -> float:
     return retry_delay_s(pattern, job.attempt)
 
 
-def _retry_settlement(job, started, *, delay_s, attempt_spent, error, note=None) -> _Settlement:
+def _retry_settlement(
+    job, started, *, delay_s, attempt_spent, error, note=None, outcome=SettledOutcome.RETRIED
+) -> _Settlement:
     # Whatever asked for the delay (job code through RetryableJobError included), the
     # ETA must be one the database can store, or the job could never be settled.
     bounded_delay_s = bounded_retry_delay_s(delay_s)
@@ -304,7 +357,7 @@ def _retry_settlement(job, started, *, delay_s, attempt_spent, error, note=None)
         "result": note or (_safe_text(error) if error is not None else None),
         **_exception_fields(error),
     }
-    return _Settlement("record_job_retry", params, JobResult.RETRY)
+    return _Settlement("record_job_retry", params, JobResult.RETRY, outcome)
 
 
 def _failed_settlement(job, error, started, message=None) -> _Settlement:
@@ -316,7 +369,7 @@ def _failed_settlement(job, error, started, message=None) -> _Settlement:
     }
     if message is not None:
         params["exc_message"] = message
-    return _Settlement("record_job_failed", params, JobResult.FAILED)
+    return _Settlement("record_job_failed", params, JobResult.FAILED, SettledOutcome.FAILED)
 
 
 def _exception_fields(error: BaseException | None) -> dict[str, str | None]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .connection import rollback_quietly
+from .connection import Connection, rollback_quietly
+from .events import JobsPruned, engine_events
 from .sql import load_query
 
 PRUNE_BATCH_SIZE = 1000
@@ -12,12 +13,13 @@ PRUNE_MAX_BATCHES = 1000
 
 
 def prune_finished_jobs(
-    connection, batch_size: int = PRUNE_BATCH_SIZE, max_batches: int = PRUNE_MAX_BATCHES
+    connection: Connection, batch_size: int = PRUNE_BATCH_SIZE, max_batches: int = PRUNE_MAX_BATCHES
 ) -> int:
     """Delete done and cancelled jobs older than their channel's removal interval.
 
     Works in batches of ``batch_size``, each committed, at most ``max_batches``; returns
-    how many jobs were deleted. Failed jobs are kept: someone has to look at them.
+    how many jobs were deleted, and emits :class:`~.events.JobsPruned`. Failed jobs are
+    kept: someone has to look at them.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -34,11 +36,15 @@ def prune_finished_jobs(
         deleted += count
         if count < batch_size:
             break
-    prune_channel_starts(connection)
+    channel_starts = prune_channel_starts(connection)
+    if engine_events.has_subscribers:
+        engine_events.emit(
+            JobsPruned(database=connection.info.dbname, jobs=deleted, channel_starts=channel_starts)
+        )
     return deleted
 
 
-def prune_channel_starts(connection) -> int:
+def prune_channel_starts(connection: Connection) -> int:
     """Forget job starts that fell out of their channel's rate window; return how many."""
     try:
         with connection.cursor() as cursor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 
-from .candidate import Candidate, CandidateStatus
+from .candidate import Candidate
 from .connection import connect_engine, engine_application_name
 from .dispatcher import Dispatcher, DispatcherConfig
 from .election import joining_name
@@ -27,14 +27,14 @@ def build_process_runner(
     list_databases: Callable[[], Iterable[str]],
     connection_params: Callable[[str], dict],
     transaction_factory: Callable[[str], JobTransactionFactory],
-    on_status: Callable[[CandidateStatus], None] | None = None,
 ) -> CandidateRunner:
     """A runner serving ``list_databases()``; ``connection_params(dbname)`` gives libpq
     parameters, ``transaction_factory(dbname)`` how jobs of that database run (called
-    once each time the process starts leading the database)."""
+    once each time the process starts leading the database). What its candidates and
+    dispatchers do is told by the engine's events (:mod:`.events`)."""
     job_slots = JobSlots(config.max_threads)
     dispatcher_config = DispatcherConfig(
-        max_workers=config.max_threads, shutdown_grace_s=config.shutdown_grace
+        max_threads=config.max_threads, shutdown_grace_s=config.shutdown_grace
     )
 
     def make_candidate(dbname: str) -> Candidate:
@@ -56,7 +56,6 @@ def build_process_runner(
             connect=connect_election,
             make_dispatcher=make_dispatcher,
             check_interval_s=config.leader_check_interval,
-            on_status=on_status,
         )
 
     return CandidateRunner(list_databases, make_candidate, config.database_check_interval)

@@ -20,7 +20,13 @@ from functools import partial
 import psycopg2
 
 from .claim import claim_due_jobs, release_claimed_jobs
-from .connection import cancel_backend_statement, connect_engine, engine_application_name
+from .connection import (
+    Connection,
+    cancel_backend_statement,
+    connect_engine,
+    engine_application_name,
+)
+from .events import emit_recovered
 from .execution import (
     JobResult,
     JobTransactionFactory,
@@ -65,7 +71,7 @@ class ProcessingReport:
 
 
 def process_due_jobs(
-    connection,
+    connection: Connection,
     open_transaction: JobTransactionFactory,
     max_jobs: int,
     max_seconds: float,
@@ -88,7 +94,7 @@ def process_due_jobs(
     started = time.monotonic()
     deadline = started + max_seconds
     report = ProcessingReport()
-    recover_orphaned_jobs(connection)
+    emit_recovered(connection, recover_orphaned_jobs(connection))
     while report.processed < max_jobs and time.monotonic() < deadline:
         claimed = claim_due_jobs(
             connection, min(CLAIM_BATCH_SIZE, max_jobs - report.processed), only_job_ids
@@ -187,7 +193,7 @@ def run_jobs_now(
         )
 
 
-def bring_jobs_due_now(connection, job_ids: Collection[int]) -> list[int]:
+def bring_jobs_due_now(connection: Connection, job_ids: Collection[int]) -> list[int]:
     """Make those of ``job_ids`` that are pending with an ETA still ahead due now, on the
     database's clock, and commit; return their ids. ``connection`` is a psycopg2
     connection with no transaction of its own under way."""
@@ -204,7 +210,7 @@ def _round(
     application_name: str | None,
     default_timeout_s: float | None,
     run_until: float | None = None,
-) -> Iterator[tuple[object, JobWatcher]]:
+) -> Iterator[tuple[Connection, JobWatcher]]:
     """The claiming connection of one round and the watcher of its jobs, closed after."""
     params = dict(connection_params)
     connection = connect_engine(params, application_name or engine_application_name(PROCESSOR_ROLE))

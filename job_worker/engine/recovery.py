@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from .connection import rollback_quietly
 from .sql import load_query
-
-_logger = logging.getLogger(__name__)
 
 ORPHAN_GRACE_S = 2.0
 """A started job is never recovered sooner than this after its claim: time for an owner
@@ -29,7 +26,8 @@ class RecoveredJob:
 def recover_orphaned_jobs(
     connection, grace_s: float = ORPHAN_GRACE_S, in_flight: Collection[int] = ()
 ) -> list[RecoveredJob]:
-    """Take back started jobs whose owner is gone; commit, log each, return them.
+    """Take back started jobs whose owner is gone; commit and return them (the callers
+    emit a :class:`~.events.JobRecovered` for each, which the operator log reports).
 
     An orphan is a ``started`` job whose row no running transaction holds, and whose
     owner (the ``application_name`` of the connection that claimed it) is not connected
@@ -49,11 +47,4 @@ def recover_orphaned_jobs(
         rollback_quietly(connection)
         raise
     connection.commit()
-    for job in recovered:
-        _logger.warning(
-            "recovered job %s whose processor died during attempt %d: now %s",
-            job.uuid,
-            job.attempt,
-            job.state,
-        )
     return recovered

@@ -10,34 +10,16 @@ processes take over at once), then lets running jobs finish within their grace.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable, Iterable
 
 from .candidate import Candidate, CandidateStatus
+from .threads import start_engine_thread
 
 _logger = logging.getLogger(__name__)
 
 DATABASE_CHECK_INTERVAL_S = 10.0
 """Seconds between two listings of the databases to serve."""
-PROCESS_SIGNALS = frozenset(
-    signal.Signals[name]
-    for name in (
-        "SIGINT",
-        "SIGTERM",
-        "SIGHUP",
-        "SIGQUIT",
-        "SIGUSR1",
-        "SIGUSR2",
-        "SIGXCPU",
-        "SIGCHLD",
-        "SIGTTIN",
-        "SIGTTOU",
-    )
-)
-"""Signals the host process handles in its main thread (Odoo's workers stop on SIGINT).
-The runner's threads block them: a process-directed signal that the kernel handed to
-one of them would not wake the main thread, and the worker would never stop."""
 
 
 class CandidateRunner:
@@ -68,16 +50,9 @@ class CandidateRunner:
 
     def start(self) -> None:
         """Start serving on a daemon thread; returns at once. The thread, and every
-        thread it starts in turn (candidates, dispatchers, job threads), inherit a mask
-        blocking :data:`PROCESS_SIGNALS`."""
-        self._thread = threading.Thread(
-            target=self._serve_databases, name="job_worker-runner", daemon=True
-        )
-        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, PROCESS_SIGNALS)
-        try:
-            self._thread.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+        thread it starts in turn (candidates, dispatchers, job threads), blocks the
+        process's signals (see :mod:`.threads`)."""
+        self._thread = start_engine_thread(self._serve_databases, "job_worker-runner")
 
     @property
     def is_running(self) -> bool:
@@ -143,8 +118,4 @@ class CandidateRunner:
 
     def _start_candidate(self, dbname: str) -> tuple[Candidate, threading.Thread]:
         candidate = self._make_candidate(dbname)
-        thread = threading.Thread(
-            target=candidate.run, name=f"job_worker-candidate-{dbname}", daemon=True
-        )
-        thread.start()
-        return candidate, thread
+        return candidate, start_engine_thread(candidate.run, f"job_worker-candidate-{dbname}")

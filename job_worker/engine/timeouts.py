@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 from .claim import ClaimedJob
 from .errors import JobInterruptedError, JobTimeoutError
+from .events import JobTimedOut, engine_events
+from .threads import start_engine_thread
 
 _logger = logging.getLogger(__name__)
 
@@ -120,10 +122,8 @@ class ExecutionWatchdog:
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(
-                target=self._run, name="job_worker-watchdog", daemon=True
-            )
-            self._thread.start()
+            # Started by the first job watched: a worker thread, or a request's thread.
+            self._thread = start_engine_thread(self._run, "job_worker-watchdog")
 
     def _run(self) -> None:
         while True:
@@ -147,6 +147,18 @@ class ExecutionWatchdog:
                     wait_s = min(deadlines) - now if deadlines else None
                     self._condition.wait(timeout=wait_s)
             if expired:
+                if engine_events.has_subscribers:
+                    timed_out = [e for e in expired if isinstance(e.interruption, JobTimeoutError)]
+                    for entry in timed_out:
+                        engine_events.emit(
+                            JobTimedOut(
+                                database=entry.job.database,
+                                job_id=entry.job.id,
+                                uuid=entry.job.uuid,
+                                func_name=entry.job.func_name,
+                                timeout_s=entry.timeout_s,
+                            )
+                        )
                 self._cancel_then_raise(expired)
 
     def _mark_interrupted(self, entry: JobWatch, error: BaseException) -> None:
@@ -156,7 +168,8 @@ class ExecutionWatchdog:
         """
         entry.interruption = error
         entry._cancelling = True
-        _logger.warning("job %s (%s): %s", entry.job.uuid, entry.job.func_name, error)
+        if not isinstance(error, JobTimeoutError):  # a timeout is an event: JobTimedOut
+            _logger.warning("job %s (%s): %s", entry.job.uuid, entry.job.func_name, error)
 
     def _cancel_then_raise(self, entries) -> None:
         """Cancel each job's statement, then raise its interruption in its thread."""

@@ -1,7 +1,8 @@
 """A job that fails for good says so on its chatter, to the Job Queue Managers.
 
-Posted in the job's own transaction, as its failure is recorded (the engine's
-``on_settled`` hook, see ``OdooJobTransaction`` in ``processing/job_transaction.py``),
+Posted in the job's own transaction, as its failure is recorded (the engine calls
+``JobTransaction.on_settled`` before it commits, see ``OdooJobTransaction`` in
+``processing/job_transaction.py``),
 so the message exists exactly when the failure does. The managers of the job's company
 and the user who delayed the job are made followers then, not when every job is
 created: enqueuing stays one insert.

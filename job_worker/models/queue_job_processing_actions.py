@@ -11,13 +11,13 @@ selection.
 """
 
 import logging
-import threading
 
 from odoo import api, models
 from odoo.exceptions import AccessError, UserError
 
 from ..engine.connection import engine_application_name
 from ..engine.states import JobState
+from ..engine.threads import start_engine_thread
 from ..processing.budget import processing_budget
 from ..processing.database_processing import (
     process_due_jobs_in_database,
@@ -65,9 +65,8 @@ class QueueJob(models.Model):
             except Exception:
                 _logger.exception("background processing of %s failed", dbname)
 
-        threading.Thread(
-            target=process, name=f"job_worker-background-{dbname}", daemon=True
-        ).start()
+        # Blocking the worker's signals: a SIGINT handed to this thread would not stop it.
+        start_engine_thread(process, f"job_worker-background-{dbname}")
         return self._notification(
             self.env._("Processing in the background"),
             self.env._(

@@ -129,22 +129,15 @@ class OdooJobTransaction:
         return method, args, kwargs
 
     def on_settled(self, job, result):
-        """The outcome is recorded: a failure is logged (WARNING) and posted on the job's
-        chatter, in this same transaction (see :mod:`..models.queue_job_failure_notification`)."""
+        """The engine's settlement seam (``JobTransaction.on_settled``): the outcome is
+        recorded, not committed; a failure is posted on the job's chatter, in this same
+        transaction (see :mod:`..models.queue_job_failure_notification`). Its WARNING line
+        for operators comes from the engine's operator log."""
         if result is not JobResult.FAILED:
             return
         env = self.env(su=True)
         env.invalidate_all()  # the engine's SQL just changed the job's row
         record = env["queue.job"].browse(job.id)
-        # One line per job failing for good, for operators and log-based alerting.
-        _logger.warning(
-            "job %s (%s) failed for good after %s attempt(s): %s: %s",
-            job.uuid,
-            job.func_name,
-            record.retry,
-            record.exc_name,
-            record.exc_message,
-        )
         try:
             with self.cursor.savepoint():
                 record._post_failure_message()

@@ -158,9 +158,7 @@ class TestFailureNotification(CommittedDataMixin, TransactionCase):
         self.delete_committed_after_test("queue.job", [job_id])
         self.delete_committed_after_test("res.partner", [partner_id])
 
-        with self.assertLogs(
-            "odoo.addons.job_worker.processing.job_transaction", "WARNING"
-        ) as logs:
+        with self.assertLogs("odoo.addons.job_worker.engine.execution", "WARNING") as logs:
             report = process_due_jobs_in_database(self.env.cr.dbname, 5, max_seconds=30)
 
         self.assertEqual(report.failed, 1)

@@ -1,14 +1,27 @@
 """The Job Queue buttons that run jobs (Process in background, Run now) and the settings
 they read; jobs are committed for real, as the engine claims through its own connection."""
 
+import signal
+import threading
 import time
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.modules.registry import DummyRLock, Registry
 from odoo.tests import TransactionCase, new_test_user
 
+from ..engine.threads import PROCESS_SIGNALS
+from ..models import queue_job_processing_actions
 from ..processing.budget import BudgetError, processing_budget
+from ..processing.database_processing import process_due_jobs_in_database
 from .common import CommittedDataMixin
+
+
+def blocked_signals():
+    """The signals the calling thread blocks, read from /proc."""
+    with open(f"/proc/self/task/{threading.get_native_id()}/status") as status:
+        mask = next(line for line in status if line.startswith("SigBlk:")).split()[1]
+    bits = int(mask, 16)
+    return {sig for sig in signal.Signals if bits & (1 << (sig - 1))}
 
 
 class TestProcessingActions(CommittedDataMixin, TransactionCase):
@@ -104,9 +117,18 @@ class TestProcessingActions(CommittedDataMixin, TransactionCase):
         self.assertEqual(action["params"]["message"], f"1 job(s) already started by {leader}.")
         self.assertEqual(self.states([job_id]), ["started"])
 
-    def test_process_in_background_runs_due_jobs_on_a_thread(self):
+    def test_process_in_background_runs_due_jobs_on_a_thread_that_blocks_the_signals(self):
         # The test runner holds the registry lock, which the thread's job needs.
         self.patch(Registry, "_lock", DummyRLock())
+        masks = []
+
+        def process_noting_the_mask(*args, **kwargs):
+            masks.append(blocked_signals())
+            return process_due_jobs_in_database(*args, **kwargs)
+
+        self.patch(
+            queue_job_processing_actions, "process_due_jobs_in_database", process_noting_the_mask
+        )
         partner_id = self.committed_partner("Before")
         [job_id] = self.enqueue_committed(
             lambda env: env["res.partner"].browse(partner_id).with_delay().write({"name": "bg"})
@@ -117,6 +139,10 @@ class TestProcessingActions(CommittedDataMixin, TransactionCase):
         while self.states([job_id]) != ["done"] and time.monotonic() < deadline:
             time.sleep(0.1)
         self.assertEqual(self.states([job_id]), ["done"])
+        # A SIGINT the kernel handed to it would never stop the worker.
+        self.assertEqual(len(masks), 1)
+        self.assertLessEqual(PROCESS_SIGNALS, masks[0])
+        self.assertFalse(PROCESS_SIGNALS & blocked_signals())  # the request's thread
 
     def test_the_buttons_are_for_job_queue_managers_only(self):
         user = new_test_user(self.env, login="not_a_job_queue_manager")

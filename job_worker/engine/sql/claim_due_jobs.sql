@@ -185,7 +185,11 @@ SELECT claimed.id, claimed.uuid, claimed.model_name, claimed.method_name, claime
        claimed.args, claimed.kwargs, claimed.user_id, claimed.company_id, claimed.channel,
        claimed.retry, claimed.max_retries, claimed.owner,
        coalesce(nullif(claimed.timeout, 0), nullif(function.timeout, 0)) AS timeout,
-       function.retry_pattern
+       function.retry_pattern,
+       -- how long it waited since it was due (greatest() skips a NULL eta), for events
+       coalesce(extract(epoch FROM claimed.date_started
+                                   - greatest(claimed.eta, claimed.date_created)), 0)::float8
+           AS waited_s
 FROM claimed
 LEFT JOIN queue_job_function AS function ON function.id = claimed.job_function_id
 ORDER BY claimed.priority, coalesce(claimed.eta, claimed.date_created), claimed.id
