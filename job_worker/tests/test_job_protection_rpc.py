@@ -158,10 +158,8 @@ class TestJobProtectionOverRpc(HttpCase):
     def test_the_documented_actions_still_work_for_the_manager(self):
         answer = self.call_kw("queue.job", "write", [[self.job.id], {"priority": 2}])
         self.assertIs(answer["result"], True)
-        self.assertIs(
-            self.call_kw("queue.job", "button_cancelled", [[self.job.id]])["result"], True
-        )
-        self.assertIs(self.call_kw("queue.job", "requeue", [[self.job.id]])["result"], True)
-        self.assertIs(self.call_kw("queue.job", "button_done", [[self.job.id]])["result"], True)
+        for action in ("button_cancelled", "requeue", "button_done"):
+            notification = self.call_kw("queue.job", action, [[self.job.id]])["result"]
+            self.assertEqual(notification["params"]["type"], "success", action)
         self.job.invalidate_recordset()
         self.assertEqual((self.job.state, self.job.priority), ("done", 2))

@@ -9,6 +9,7 @@ import psycopg2
 from odoo.addons.job_worker.delay import chain, group
 from odoo.tests import TransactionCase
 
+from ..engine.election import join_election
 from ..processing.job_transaction import engine_connection_params
 
 
@@ -22,7 +23,7 @@ class TestOperatorTools(TransactionCase):
         cls.sale_eu = cls.env["queue.job.channel"].create({"name": "eu", "parent_id": cls.sale.id})
 
     def job(self, state="pending", channel="root", **values):
-        job = self.partner.with_delay(channel=channel).write({"name": "x"})
+        job = self.partner.with_delay(channel=channel).write({"name": "x"}).db_record()
         assignments = ", ".join(f"{column} = %s" for column in ("state", *values))
         self.env.cr.execute(
             f"UPDATE queue_job SET {assignments} WHERE id = %s",
@@ -89,12 +90,7 @@ class TestOperatorTools(TransactionCase):
         ):
             for connection, os_pid in ((first, 910001), (second, 910002)):
                 connection.autocommit = True
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid(), clock_timestamp()")
-                    backend, start = cursor.fetchone()
-                    name = f"job_worker:candidate:{start:%Y%m%dT%H%M%S.%f}:{backend}:{os_pid}"
-                    cursor.execute("SELECT set_config('application_name', %s, false)", [name])
-                    names.append(name)
+                names.append(join_election(connection, os_pid))
             snapshot = self.env["job_worker.runner.status"].take_snapshot()
         self.assertEqual(snapshot.candidate_ids.mapped("application_name"), names)
         self.assertEqual(snapshot.candidate_ids.mapped("pid"), ["910001", "910002"])
@@ -109,7 +105,7 @@ class TestOperatorTools(TransactionCase):
         right = self.partner.delayable(description="Graph B2").write({"name": "b2"})
         last = self.partner.delayable(description="Graph C").write({"name": "c"})
         chain(first, group(left, right), last).delay()
-        job = first._generated_job
+        job = first._generated_job.db_record()
         self.env.cr.execute("UPDATE queue_job SET state = 'failed' WHERE id = %s", [job.id])
         job.invalidate_recordset()
         diagram = str(job.graph_diagram)
@@ -133,4 +129,4 @@ class TestOperatorTools(TransactionCase):
         self.assertEqual(group["graph_uuid"], f"Graph start ({graph_uuid[:8]})")
         self.assertEqual(group["__count"], 2)
         jobs = self.env["queue.job"].search(group["__extra_domain"])
-        self.assertEqual(jobs, first._generated_job | second._generated_job)
+        self.assertEqual(jobs, first._generated_job.db_record() | second._generated_job.db_record())

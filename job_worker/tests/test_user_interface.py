@@ -44,12 +44,16 @@ class TestJobQueueUserInterface(HttpCase):
         cls.env["queue.job.channel"].create(
             {"name": "ui_channel", "parent_id": cls.env.ref("job_worker.channel_root").id}
         )
-        cls.pending = partner.with_delay(description="UI pending job").write({"name": "UI"})
+        cls.pending = (
+            partner.with_delay(description="UI pending job").write({"name": "UI"}).db_record()
+        )
         partner.with_delay(description="UI channel job", channel="root.ui_channel").write(
             {"name": "UI"}
         )
-        cls.failed = partner.with_delay(description="UI failed job").write({"name": "UI"})
-        cls.done = partner.with_delay(description="UI done job").write({"name": "UI"})
+        cls.failed = (
+            partner.with_delay(description="UI failed job").write({"name": "UI"}).db_record()
+        )
+        cls.done = partner.with_delay(description="UI done job").write({"name": "UI"}).db_record()
         first = partner.delayable(description="UI graph first").write({"name": "UI 1"})
         second = partner.delayable(description="UI graph second").write({"name": "UI 2"})
         chain(first, second).delay()
