@@ -11,9 +11,9 @@ import os
 import threading
 
 import pytest
-from conftest import insert_job
-from dispatcher_processes import attempts, wait_until
+from dispatcher_processes import attempts
 from psycopg_job_transaction import psycopg_transaction_factory
+from support import insert_job, wait_until
 
 from job_worker.engine import candidate, claim, codec, events, execution, housekeeping, timeouts
 from job_worker.engine.candidate import Candidate

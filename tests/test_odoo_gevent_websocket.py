@@ -10,8 +10,8 @@ import socket
 import time
 
 import pytest
-from dispatcher_processes import wait_until
 from odoo_server import OdooServer, _children, requires_odoo
+from support import wait_until
 
 pytestmark = [pytest.mark.odoo, requires_odoo]
 ODOO_MODULES = "job_worker"
