@@ -29,6 +29,7 @@ from .enqueue.prepare import (
     DEFAULT_PRIORITY,
     JobProperties,
     describe_method,
+    job_company_id,
     prepare_job,
 )
 from .enqueue.store import store_jobs
@@ -183,8 +184,7 @@ class Job:
         self._uuid = job_uuid or _new_uuid()
         self.recordset = records.with_context(job_uuid=self._uuid)
         self.user_id = records.env.uid
-        # OCA's company_id context key names the job's company (None: no company).
-        self.company_id = records.env.context.get("company_id", records.env.company.id)
+        self.company_id = job_company_id(records.env)
         self.worker_pid = None
         self._depends_on = set()
         self._reverse_depends_on = set()

@@ -11,7 +11,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
-from odoo import fields
+from odoo import SUPERUSER_ID, fields
+from odoo.exceptions import AccessError
 
 from ..engine.codec import dumps, dumps_tree, to_json_tree
 from ..engine.schema import ROOT_CHANNEL
@@ -127,11 +128,30 @@ def prepare_job(records, method_name, args, kwargs, properties: JobProperties) -
         "job_function_id": job_function.id,
         "identity_key": identity_key or None,
         "user_id": env.uid,
-        # OCA's company_id context key names the job's company (None: no company).
-        "company_id": env.context.get("company_id", env.company.id),
+        "company_id": job_company_id(env),
         "date_created": fields.Datetime.now(),
     }
     return PreparedJob(records, method_name, tuple(args), dict(kwargs), values, properties)
+
+
+def job_company_id(env):
+    """The company a job of ``env`` runs in: OCA's ``company_id`` context key when it
+    names one of the delaying user's companies (any for the superuser itself), else the
+    environment's company. A context is what an RPC caller sends: a company the user is
+    not in is refused, never taken (``sudo()`` keeps the caller's context and user)."""
+    company_id = env.context.get("company_id", env.company.id)
+    if company_id and env.uid != SUPERUSER_ID:
+        allowed = env.user.sudo().company_ids.ids
+        if company_id not in allowed:
+            raise AccessError(
+                env._(
+                    "A job cannot be delayed in company %(company)s: the user %(user)s is "
+                    "not in it (the company_id context key).",
+                    company=company_id,
+                    user=env.user.login,
+                )
+            )
+    return company_id
 
 
 def _bind_arguments(method, func_name, args, kwargs):

@@ -197,7 +197,13 @@ class QueueJobFunction(models.Model):
     @api.depends("retry_pattern")
     def _compute_edit_retry_pattern(self):
         for function in self:
-            pattern = parse_retry_pattern(function.retry_pattern)
+            try:
+                pattern = parse_retry_pattern(function.retry_pattern)
+            except RetryPatternError:
+                # Stored before today's bounds, or in SQL: shown as stored, for fixing
+                # (jobs use the default delay meanwhile).
+                function.edit_retry_pattern = function.retry_pattern or ""
+                continue
             function.edit_retry_pattern = str(
                 {
                     attempt: tuple(_whole(bound) for bound in delay)

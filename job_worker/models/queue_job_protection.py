@@ -82,16 +82,48 @@ class QueueJob(models.Model):
             self.env._("Jobs cannot be copied: requeue the job, or delay a new one in code.")
         )
 
+    def unlink(self):
+        """Refused, but for code running as the superuser, for jobs running now (their
+        processor holds them) and for jobs that other jobs still wait for (their
+        dependents would wait forever): cancel those first, which cascades."""
+        if not self.env.su:
+            self.check_access("unlink")
+            running = self - self._lock_not_started()
+            if running:
+                raise UserError(
+                    self.env._(
+                        "Jobs cannot be deleted while they run (%(jobs)s).",
+                        jobs=", ".join(running.mapped("uuid")),
+                    )
+                )
+            waiting = (
+                self.dependent_ids.filtered(
+                    lambda job: job.state == JobState.WAIT_DEPENDENCIES.value
+                )
+                - self
+            )
+            if waiting:
+                raise UserError(
+                    self.env._(
+                        "Jobs waiting for these ones would wait forever (%(jobs)s): cancel "
+                        "these jobs first, which cancels their waiting dependents too.",
+                        jobs=", ".join(waiting.mapped("uuid")),
+                    )
+                )
+        return super().unlink()
+
     def write(self, vals):
         """Refuse to rewrite a job's call, its state and timestamps outside the state
         actions (unless as superuser), or anything of a started job; the priority, ETA,
         attempts allowed and channel of a job that is not started may change."""
         self.check_access("write")  # a user without the right hears that first
-        if not _changing_state_by_action.get():
+        if _changing_state_by_action.get():
+            self._refuse_call_rewrite(vals)  # the state path never rewrites a call either
+        else:
             self._check_orm_write(vals)
         return super().write(vals)
 
-    def _check_orm_write(self, vals):
+    def _refuse_call_rewrite(self, vals):
         rewritten = CALL_FIELDS.intersection(vals)
         if rewritten:
             raise UserError(
@@ -101,6 +133,9 @@ class QueueJob(models.Model):
                     fields=", ".join(sorted(rewritten)),
                 )
             )
+
+    def _check_orm_write(self, vals):
+        self._refuse_call_rewrite(vals)
         chatter_fields = self.env["mail.thread"]._fields
         job_fields = {name for name in vals if name not in chatter_fields}
         engine_owned = job_fields - MANAGER_WRITABLE_FIELDS

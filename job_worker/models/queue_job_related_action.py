@@ -11,7 +11,8 @@ runs (see :func:`~.queue_job_function.check_related_action`).
 import inspect
 
 from odoo import models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.service.model import get_public_method
 
 from ..fields import UndecodableJobValue
 from .queue_job_function import check_related_action
@@ -53,15 +54,18 @@ class QueueJob(models.Model):
             check_related_action({"func_name": func_name, "kwargs": kwargs})
         except ValueError as error:
             raise UserError(str(error)) from None
-        method = getattr(type(self), func_name, None)
-        if not callable(method) or getattr(method, "_api_private", False):
+        try:
+            # Odoo's own rule for what RPC may call: public, not @api.private anywhere in
+            # the class hierarchy, not a class or static method.
+            get_public_method(self, func_name)
+        except (AccessError, AttributeError):
             raise UserError(
                 self.env._(
                     "The related action %(name)s of %(function)s does not exist.",
                     name=func_name,
                     function=self.job_function_id.name,
                 )
-            )
+            ) from None
         bound = getattr(self, func_name)
         try:
             inspect.signature(bound).bind(**kwargs)

@@ -5,6 +5,7 @@ plain data; a job's records keep the user and superuser flag the delaying code c
 (The same refusals over JSON-RPC: ``test_job_protection_rpc``.)"""
 
 import psycopg2.errors
+from odoo.addons.job_worker.delay import chain
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tools import mute_logger
@@ -47,6 +48,24 @@ class TestJobCreation(TransactionCase):
         created = Job.sudo().with_context(_job_edit_sentinel=Job.EDIT_SENTINEL).create(values)
         self.assertEqual(created.uuid, "sentinel")
 
+    def test_the_company_id_context_key_names_only_a_company_of_the_delaying_user(self):
+        other_company = self.env["res.company"].create({"name": "Not the manager's"})
+        manager = new_test_user(
+            self.env,
+            login="company_manager",
+            groups="base.group_user,job_worker.group_queue_job_manager",
+        )
+        partner = self.env["res.partner"].create({"name": "Companies"})
+        as_manager = partner.with_user(manager)
+        own = manager.company_id.id
+        job = as_manager.with_context(company_id=own).with_delay().write({}).db_record()
+        self.assertEqual(job.company_id.id, own)
+        count = self.env["queue.job"].search_count([])
+        for records in (as_manager, as_manager.sudo()):  # sudo() keeps the caller's context
+            with self.assertRaisesRegex(AccessError, "company_manager is not in it"):
+                records.with_context(company_id=other_company.id).with_delay().write({})
+        self.assertEqual(self.env["queue.job"].search_count([]), count)
+
     def test_the_delay_api_still_stores_jobs(self):
         partner = self.env["res.partner"].create({"name": "Delayed"})
         job = partner.with_delay().write({"name": "later"}).db_record()
@@ -79,6 +98,37 @@ class TestJobCreation(TransactionCase):
         self.assertEqual(
             (as_superuser.records.env.uid, as_superuser.records.env.su), (manager.id, True)
         )
+
+
+class TestJobDeletion(TransactionCase):
+    def setUp(self):
+        super().setUp()
+        self.manager = new_test_user(
+            self.env,
+            login="deletion_manager",
+            groups="base.group_user,job_worker.group_queue_job_manager",
+        )
+        self.partner = self.env["res.partner"].create({"name": "Deleted"})
+
+    def test_a_job_that_others_wait_for_cannot_be_deleted_but_cancelled(self):
+        parent = self.partner.delayable().write({"name": "parent"})
+        child = self.partner.delayable().write({"name": "child"})
+        chain(parent, child).delay()
+        parent_job = parent._generated_job.db_record().with_user(self.manager)
+        with self.assertRaisesRegex(UserError, "would wait forever"):
+            parent_job.unlink()
+        parent_job.button_cancelled()
+        self.assertEqual(child._generated_job.db_record().state, "cancelled")
+        parent_job.unlink()
+        self.assertFalse(parent_job.exists())
+
+    def test_a_running_job_cannot_be_deleted(self):
+        job = self.partner.with_delay().write({}).db_record()
+        self.env.cr.execute("UPDATE queue_job SET state = 'started' WHERE id = %s", [job.id])
+        job.invalidate_recordset()
+        with self.assertRaisesRegex(UserError, "while they run"):
+            job.with_user(self.manager).unlink()
+        self.assertTrue(job.exists())
 
 
 class TestJobWrites(TransactionCase):

@@ -7,6 +7,7 @@ from contextlib import closing
 
 import psycopg2
 from odoo.addons.job_worker.delay import chain, group
+from odoo.exceptions import UserError
 from odoo.tests import TransactionCase
 
 from ..engine.election import join_election
@@ -80,6 +81,12 @@ class TestOperatorTools(TransactionCase):
         self.assertIn("1 done job(s) older than 7 day(s)", action["params"]["message"])
         self.assertFalse(old.exists())
         self.assertTrue(recent.exists() and old_failed.exists())
+
+    def test_a_purge_age_past_any_date_counts_nothing_and_is_refused_clearly(self):
+        wizard = self.env["queue.job.purge.done"].create({"older_than_days": 800_000})
+        self.assertEqual(wizard.job_count, 0)
+        with self.assertRaisesRegex(UserError, "from 0 to 36500 days"):
+            wizard.action_purge()
 
     def test_the_runner_status_snapshot_lists_candidates_leader_first(self):
         params = engine_connection_params(self.env.cr.dbname)

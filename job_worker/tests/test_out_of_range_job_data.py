@@ -21,6 +21,15 @@ class TestRetryPatternBounds(TransactionCase):
             }
         )
 
+    def test_a_pattern_stored_out_of_range_before_the_bounds_still_opens_as_stored(self):
+        function = self.create_function('{"1": 10}')
+        self.env.cr.execute(
+            "UPDATE queue_job_function SET retry_pattern = %s WHERE id = %s",
+            ['{"1": 1e308}', function.id],
+        )
+        function.invalidate_recordset()
+        self.assertEqual(function.edit_retry_pattern, '{"1": 1e308}')
+
     def test_an_infinite_or_absurd_delay_is_refused_naming_the_entry(self):
         for pattern, message in (
             ('{"1": 10, "5": Infinity}', "delay for '5' must be from 0 to 2592000 seconds"),

@@ -11,6 +11,8 @@ from ..engine.states import JobState
 
 DEFAULT_PURGE_AGE_DAYS = 7
 """Done jobs older than this many days are proposed for deletion."""
+MAX_PURGE_AGE_DAYS = 36_500
+"""The oldest age a purge accepts (a hundred years): beyond it no date can be computed."""
 PURGE_BATCH_SIZE = 1000
 """Jobs deleted per statement: one huge delete would hold its locks long."""
 
@@ -27,7 +29,9 @@ class QueueJobPurgeDone(models.TransientModel):
     job_count = fields.Integer(string="Jobs to delete", compute="_compute_job_count")
 
     def _done_jobs_domain(self):
-        cutoff = fields.Datetime.now() - timedelta(days=self.older_than_days)
+        # An age past any date (or below zero, refused when purging) counts as none.
+        days = min(max(self.older_than_days, 0), MAX_PURGE_AGE_DAYS)
+        cutoff = fields.Datetime.now() - timedelta(days=days)
         return [("state", "=", JobState.DONE.value), ("date_done", "<", cutoff)]
 
     @api.depends("older_than_days")
@@ -39,8 +43,10 @@ class QueueJobPurgeDone(models.TransientModel):
         """Delete those done jobs, in batches, and say how many."""
         self.ensure_one()
         self.env["queue.job"]._check_job_queue_manager()
-        if self.older_than_days < 0:
-            raise UserError(self.env._("The age must be zero days or more."))
+        if not 0 <= self.older_than_days <= MAX_PURGE_AGE_DAYS:
+            raise UserError(
+                self.env._("The age must be from 0 to %(max)s days.", max=MAX_PURGE_AGE_DAYS)
+            )
         deleted = 0
         while jobs := self.env["queue.job"].search(
             self._done_jobs_domain(), limit=PURGE_BATCH_SIZE

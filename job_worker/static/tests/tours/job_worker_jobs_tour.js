@@ -1,7 +1,7 @@
 /**
- * Job Queue > Jobs as a Job Queue Manager sees it: the default filter, the runner
- * status view and its processing buttons, Run now and Requeue on a selection, the pivot
- * and graph views, the date filters and group-bys.
+ * Job Queue > Jobs as a Job Queue Manager sees it: the default filter, the state panel,
+ * the runner status view and its processing buttons, Run now and Requeue on a selection,
+ * the pivot and graph views, the date filters and group-bys.
  */
 import { registry } from "@web/core/registry";
 import {
@@ -35,6 +35,30 @@ registry.category("web_tour.tours").add("job_worker_jobs_tour", {
             content: "and failed jobs, but not done ones",
             trigger:
                 ".o_list_view:has(.o_data_row:contains('UI failed job')):not(:has(.o_data_row:contains('UI done job')))",
+        },
+        {
+            content: "the state panel counts the failed jobs",
+            trigger:
+                ".o_search_panel .o_search_panel_filter_value:contains('Failed') .o_search_panel_counter",
+        },
+        {
+            content: "choose failed jobs in the state panel",
+            trigger: ".o_search_panel .o_search_panel_filter_value:contains('Failed') input",
+            run: "click",
+        },
+        {
+            content: "only failed jobs are listed",
+            trigger:
+                ".o_list_view:has(.o_data_row:contains('UI failed job')):not(:has(.o_data_row:contains('UI pending job')))",
+        },
+        {
+            content: "choose every state again",
+            trigger: ".o_search_panel .o_search_panel_filter_value:contains('Failed') input",
+            run: "click",
+        },
+        {
+            content: "pending jobs are listed again",
+            trigger: ".o_list_view .o_data_row:contains('UI pending job')",
         },
         clickButton("action_show_runner_status"),
         {
