@@ -123,18 +123,7 @@ def claim_due_jobs(
     claimed = [ClaimedJob(*row, database=database) for row in rows]
     if engine_events.has_subscribers:
         for job in claimed:
-            engine_events.emit(
-                JobClaimed(
-                    database=database,
-                    job_id=job.id,
-                    uuid=job.uuid,
-                    func_name=job.func_name,
-                    channel=job.channel,
-                    attempt=job.attempt,
-                    owner=job.owner,
-                    waited_s=job.waited_s,
-                )
-            )
+            engine_events.emit(JobClaimed.of(job))
     return claimed
 
 

@@ -62,6 +62,20 @@ class JobClaimed:
     owner: str
     waited_s: float  # from when the job was due (created, or its ETA) to its claim
 
+    @classmethod
+    def of(cls, job) -> JobClaimed:
+        """The event of a claimed job (a :class:`~.claim.ClaimedJob`)."""
+        return cls(
+            job.database,
+            job.id,
+            job.uuid,
+            job.func_name,
+            job.channel,
+            job.attempt,
+            job.owner,
+            job.waited_s,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class JobStarted:
@@ -74,6 +88,13 @@ class JobStarted:
     channel: str
     attempt: int
     owner: str
+
+    @classmethod
+    def of(cls, job) -> JobStarted:
+        """The event of a claimed job (a :class:`~.claim.ClaimedJob`) about to run."""
+        return cls(
+            job.database, job.id, job.uuid, job.func_name, job.channel, job.attempt, job.owner
+        )
 
 
 @dataclass(frozen=True, slots=True)

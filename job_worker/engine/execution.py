@@ -206,17 +206,7 @@ def _run_once(job, open_transaction, watch, started, decided, rerun):
             transaction.rollback()
             return JobResult.LOST
         if rerun == 0 and engine_events.has_subscribers:
-            engine_events.emit(
-                JobStarted(
-                    database=job.database,
-                    job_id=job.id,
-                    uuid=job.uuid,
-                    func_name=job.func_name,
-                    channel=job.channel,
-                    attempt=job.attempt,
-                    owner=job.owner,
-                )
-            )
+            engine_events.emit(JobStarted.of(job))
         watched = None
         try:
             with transaction.savepoint(), watch(job, transaction) as watched:

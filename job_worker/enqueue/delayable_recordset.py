@@ -15,7 +15,11 @@ def as_job(stored):
     if not isinstance(stored, models.BaseModel) or not stored:
         return stored
     job = Job._load_from_db_record(stored)
-    job.store()
+    # The row was just written: only the model's extra values remain to store (most
+    # models add none, so enqueuing stays one insert, with no read-back of the row).
+    extra_values = job.recordset._job_store_values(job)
+    if extra_values:
+        stored._write_state(extra_values)
     return job
 
 
